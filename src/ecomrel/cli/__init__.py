@@ -1,0 +1,45 @@
+"""The ``ecomrel`` command line: one Typer app; every sub-command is a thin call into a stage.
+
+Each command group lives in its own module of this package and is registered below.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from ecomrel import __version__
+
+app = typer.Typer(
+    name="ecomrel",
+    help="An LLM as the relevance engine of an e-commerce search.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ecomrel {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """ecomrel: curate data, teach and de-bias an LLM judge, distil it, rank with it, serve it."""
+
+
+def _register() -> None:
+    # Imported here so that `ecomrel --help` stays fast and each group owns its module.
+    from ecomrel.cli import data as data_cli
+
+    app.add_typer(data_cli.app, name="data")
+
+
+_register()
+
+
+def main() -> None:
+    app()
