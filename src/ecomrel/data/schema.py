@@ -98,14 +98,21 @@ def to_table(df: pd.DataFrame, schema: pa.Schema) -> pa.Table:
         if f.name not in df.columns:
             df[f.name] = None
     if "attributes" in schema.names:
-        df["attributes"] = [
-            None if a is None or (isinstance(a, float) and pd.isna(a)) else list(dict(a).items())
-            for a in df["attributes"]
-        ]
+        df["attributes"] = pd.Series(
+            [
+                None if a is None or (isinstance(a, float) and pd.isna(a)) else list(dict(a).items())
+                for a in df["attributes"]
+            ],
+            index=df.index,
+            dtype=object,
+        )
     extra = [c for c in df.columns if c not in schema.names]
-    fields = list(schema) + [pa.field(c, pa.Schema.from_pandas(df[[c]], preserve_index=False)[0].type)
-                             for c in extra]
+    fields = list(schema) + [
+        pa.field(c, pa.Schema.from_pandas(df[[c]], preserve_index=False)[0].type) for c in extra
+    ]
     full = pa.schema(fields)
+    if df.empty:
+        return full.empty_table()
     return pa.Table.from_pandas(df[[f.name for f in full]], schema=full, preserve_index=False)
 
 

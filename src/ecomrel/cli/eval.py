@@ -1,0 +1,54 @@
+"""``ecomrel eval``: score a prediction file against a data folder's judgments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from ecomrel.cli.common import friendly_errors
+
+console = Console()
+
+
+def _gains(value: str) -> str | dict[int, float]:
+    """A preset name, or an explicit map such as ``3:1,2:0.1,1:0.01,0:0``."""
+    if ":" not in value:
+        return value
+    try:
+        return {int(k): float(v) for k, v in (item.split(":") for item in value.split(","))}
+    except ValueError:
+        raise ValueError(
+            f"--gains {value!r}: expected a preset or grade:gain pairs like 3:1,2:0.1,1:0.01,0:0"
+        ) from None
+
+
+@friendly_errors
+def eval_command(
+    data: Path = typer.Option(
+        ..., "--data", exists=True, file_okay=False, help="Data folder with judgments."
+    ),
+    pred: Path = typer.Option(..., "--pred", exists=True, dir_okay=False, help="Prediction file (Parquet)."),
+    split: str | None = typer.Option(None, "--split", help="Evaluate only this split's queries (e.g. dev)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="metrics.json to merge {stage: {metric: value}} into."
+    ),
+    stage: str = typer.Option("eval", "--stage", help="Name of this row in metrics.json."),
+    metrics: str | None = typer.Option(
+        None, "--metrics", help="Comma-separated metric names (default: all that the data allow)."
+    ),
+    gains: str = typer.Option(
+        "grade", "--gains", help="NDCG gains: grade | esci | raw-1 | 3:1,2:0.1,1:0.01,0:0."
+    ),
+) -> None:
+    """Classification and ranking metrics of a prediction file: a table, and JSON with --out."""
+    from ecomrel.eval import evaluate, write_stage_metrics
+
+    names = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
+    report = evaluate(data, pred, split=split, metrics=names, gains=_gains(gains), name=stage)
+    console.print(report)
+    if out is not None:
+        write_stage_metrics(out, stage, report.flat())
+        full = report.save(out.parent / f"{stage}.report.json")
+        console.print(f"metrics: {out}  (full report: {full})")

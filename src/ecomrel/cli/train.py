@@ -1,0 +1,55 @@
+"""``ecomrel train ...``: training commands (``distill`` here; SFT/DPO/GRPO join this group)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+
+from ecomrel.cli.common import friendly_errors
+
+app = typer.Typer(help="Train models: the distilled cross-encoder student, the LLM judge.", no_args_is_help=True)
+
+
+def parse_sets(items: list[str] | None) -> dict[str, Any]:
+    """``key.sub=value`` strings (value parsed as YAML) → ``{"key.sub": value}``."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"--set {item!r}: expected key=value")
+        key, value = item.split("=", 1)
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+@app.command("distill")
+@friendly_errors
+def distill(
+    config: Path | None = typer.Option(None, "--config", "-c", help="DistillConfig YAML."),
+    data: Path | None = typer.Option(None, "--data", help="Data folder (overrides data_dir)."),
+    teacher: Path | None = typer.Option(None, "--teacher", help="Judge prediction file with p_0..p_3."),
+    out: Path | None = typer.Option(None, "--out", help="Output folder."),
+    human_only: bool | None = typer.Option(
+        None, "--human-only/--distill", help="Baseline on human grades only / distil the judge (default)."
+    ),
+    epochs: float | None = typer.Option(None, "--epochs", help="Training epochs."),
+    max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many steps."),
+    sets: list[str] | None = typer.Option(None, "--set", help="Any config field: key.sub=value (YAML value)."),
+    force: bool = typer.Option(False, "--force", help="Retrain even if out/model exists."),
+) -> None:
+    """Distil the judge's grade distributions into a MiniLM cross-encoder (KL + human CE)."""
+    from ecomrel.train.distill_config import DistillConfig
+    from ecomrel.train.distill_trainer import run_distill
+
+    overrides = parse_sets(sets)
+    for key, value in (
+        ("data_dir", data), ("teacher", teacher), ("out", out), ("human_only", human_only),
+        ("epochs", epochs), ("max_steps", max_steps),
+    ):
+        if value is not None:
+            overrides[key] = str(value) if isinstance(value, Path) else value
+    result = run_distill(DistillConfig.from_yaml(config, overrides), force=force)
+    typer.echo(json.dumps({k: result[k] for k in ("model_dir", "predictions", "counts", "metrics")}, indent=2))

@@ -1,0 +1,109 @@
+"""The run config: one YAML file per run, validated by pydantic and echoed into the run folder.
+
+Example (``examples/pipeline.yaml``)::
+
+    out: runs/sample
+    seed: 0
+    data:
+      source: sample            # sample | esci | wands | homedepot | csv | folder
+      sample: {products: 2400, queries: 500, noise: 0.1}
+    stages: [data, baselines, judge, eval]
+    options:
+      judge: {model: smollm2, limit: 240}
+
+Any field can be overridden on the command line with ``--set key.sub=value`` (values are
+parsed as YAML, so ``--set options.judge.limit=100`` gives an int).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from ecomrel.data.schema import DataError
+
+
+class SampleOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    products: int = Field(2400, ge=50, description="Number of products in the generated catalogue.")
+    queries: int = Field(500, ge=10, description="Number of queries.")
+    noise: float = Field(0.1, ge=0.0, le=1.0, description="Share of judgments flipped as annotator noise.")
+
+
+class DataOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: Literal["sample", "esci", "wands", "homedepot", "csv", "folder"] = Field(
+        "sample", description="Where the data comes from: the built-in sample, a real source, or a data folder."
+    )
+    path: Path | None = Field(None, description="Input file/folder for real sources and 'folder'.")
+    mapping: Path | None = Field(None, description="Column/label mapping YAML for the generic csv source.")
+    sample: SampleOptions = Field(default_factory=SampleOptions, description="Built-in sample settings.")
+    split: dict[str, float] = Field(
+        default_factory=lambda: {"train": 0.7, "dev": 0.15, "test": 0.15},
+        description="Query-disjoint split fractions.",
+    )
+
+
+class PipelineConfig(BaseModel):
+    """A whole run: where it writes, which data, which stages, and each stage's own options."""
+
+    model_config = ConfigDict(extra="forbid")
+    out: Path = Field(Path("runs/demo"), description="Run folder; every stage writes a sub-folder of it.")
+    seed: int = Field(0, description="Seed for splits, sampling and training.")
+    data: DataOptions = Field(default_factory=DataOptions, description="Input data.")
+    stages: list[str] = Field(
+        default_factory=lambda: ["data", "baselines", "eval"],
+        description="Stages to run, in order; completed stages are skipped unless forced.",
+    )
+    options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per-stage options, validated by each stage's own config model."
+    )
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``a.b.c=value`` overrides (value parsed as YAML) to a nested dict."""
+    for item in overrides:
+        if "=" not in item:
+            raise DataError(f"override {item!r}: expected key.path=value")
+        key, value = item.split("=", 1)
+        node = raw
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise DataError(f"override {item!r}: {part!r} is not a section")
+        node[parts[-1]] = yaml.safe_load(value)
+    return raw
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None) -> PipelineConfig:
+    """Read a YAML run config (or defaults when ``path`` is None), apply overrides, validate."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise DataError(f"{path}: invalid YAML: {exc}") from None
+        if not isinstance(raw, dict):
+            raise DataError(f"{path}: the top level must be a mapping")
+    raw = apply_overrides(raw, overrides or [])
+    from pydantic import ValidationError
+
+    try:
+        return PipelineConfig.model_validate(raw)
+    except ValidationError as exc:
+        where = f"{path}: " if path else ""
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise DataError(f"{where}invalid config: {problems}") from None
+
+
+def dump_config(config: PipelineConfig, path: str | Path) -> Path:
+    """Echo the resolved config beside the run's outputs, so a run can be reproduced."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+    return path

@@ -1,0 +1,175 @@
+"""Grade-classification metrics: how well predicted grades match judged grades.
+
+Functional, ranx-style: metric names are strings, the result is ``{name: value}``. The counting
+metrics come from scikit-learn; only expected calibration error is written here with numpy
+(neither scikit-learn nor ranx has a multi-class ECE, and adding torchmetrics/netcal for one
+formula is not worth the dependency).
+
+Metric names
+    ``accuracy``, ``f1_micro``, ``f1_macro``, ``f1_weighted``;
+    ``precision`` / ``recall`` → one value per grade, keyed ``precision_<grade name>`` (NaN where
+    undefined: a grade never predicted has no precision, a grade never judged no recall);
+    ``mae`` / ``rmse`` — ordinal error of ``pred_grade`` against the judged grade;
+    ``raw_mae`` / ``raw_rmse`` — error on the source's raw scale (see :func:`grade_to_raw`);
+    ``ece`` — top-label expected calibration error (needs grade probabilities);
+    ``optimistic_rate`` / ``pessimistic_rate`` — share of pairs predicted above / below the
+    judged grade (LREF's and TaoSR1's "optimistic bias" of LLM judges).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    mean_absolute_error,
+    precision_recall_fscore_support,
+    root_mean_squared_error,
+)
+
+from ecomrel.grades import DEFAULT_SCALE, GradeScale
+
+CLASSIFICATION_METRICS: tuple[str, ...] = (
+    "accuracy",
+    "f1_micro",
+    "f1_macro",
+    "f1_weighted",
+    "precision",
+    "recall",
+    "mae",
+    "rmse",
+    "raw_mae",
+    "raw_rmse",
+    "ece",
+    "optimistic_rate",
+    "pessimistic_rate",
+)
+NEEDS_RAW = frozenset({"raw_mae", "raw_rmse"})
+NEEDS_PROBS = frozenset({"ece"})
+
+HOMEDEPOT_RAW_RANGE: tuple[float, float] = (1.0, 3.0)
+"""Home Depot's rater mean runs 1–3, so grade ``s`` on 0..3 maps to ``raw = 1 + 2·s/3``."""
+
+
+def grade_to_raw(s: np.ndarray, raw_range: tuple[float, float], max_grade: int) -> np.ndarray:
+    """Linear map of a (possibly fractional) grade onto the raw scale.
+
+    Grade 0 ↦ ``raw_range[0]`` and the top grade ↦ ``raw_range[1]``:
+    ``raw = lo + (hi − lo)·s / max_grade`` — for Home Depot (1, 3) this is ``1 + 2·s/3``.
+    """
+    lo, hi = raw_range
+    return lo + (hi - lo) * np.asarray(s, dtype=float) / max_grade
+
+
+def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, n_bins: int = 10) -> float:
+    """Top-label ECE (Guo et al., 2017) with ``n_bins`` equal-width confidence bins.
+
+    Confidence = the largest probability, prediction = its grade; ECE = Σ_b (n_b/N)·|acc_b − conf_b|
+    over bins ``(i/n, (i+1)/n]`` (a confidence of exactly 0 falls in the first bin).
+    """
+    probs = np.asarray(probs, dtype=float)
+    y_true = np.asarray(y_true)
+    if len(y_true) == 0:
+        return float("nan")
+    conf = probs.max(axis=1)
+    correct = (probs.argmax(axis=1) == y_true).astype(float)
+    bins = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)
+    acc_sum = np.bincount(bins, weights=correct, minlength=n_bins)
+    conf_sum = np.bincount(bins, weights=conf, minlength=n_bins)
+    return float(np.abs(acc_sum - conf_sum).sum() / len(y_true))
+
+
+def available_metrics(has_raw: bool, has_probs: bool) -> list[str]:
+    """The default metric list given which optional inputs exist."""
+    out = []
+    for m in CLASSIFICATION_METRICS:
+        if (m in NEEDS_RAW and not has_raw) or (m in NEEDS_PROBS and not has_probs):
+            continue
+        out.append(m)
+    return out
+
+
+def classification_metrics(
+    y_true: Sequence[int] | np.ndarray,
+    y_pred: Sequence[int] | np.ndarray,
+    metrics: Sequence[str] | None = None,
+    *,
+    probs: np.ndarray | None = None,
+    expected: np.ndarray | None = None,
+    raw_true: np.ndarray | None = None,
+    raw_range: tuple[float, float] = HOMEDEPOT_RAW_RANGE,
+    scale: GradeScale = DEFAULT_SCALE,
+    ece_bins: int = 10,
+) -> dict[str, float]:
+    """Compute the named classification metrics of predicted against judged grades.
+
+    ``probs`` (N × K) enables ``ece``; ``raw_true`` enables ``raw_mae``/``raw_rmse``, for which the
+    prediction is ``expected`` (the expected grade Σ k·p_k, if given) else ``y_pred``, mapped by
+    :func:`grade_to_raw`. ``metrics=None`` means every metric the inputs allow; naming one whose
+    input is missing raises ``ValueError``.
+    """
+    y_true = np.asarray(y_true, dtype=int)
+    y_pred = np.asarray(y_pred, dtype=int)
+    has_raw = raw_true is not None
+    has_probs = probs is not None
+    if metrics is None:
+        metrics = available_metrics(has_raw, has_probs)
+    unknown = [m for m in metrics if m not in CLASSIFICATION_METRICS]
+    if unknown:
+        raise ValueError(
+            f"unknown classification metric(s) {unknown}; known: {', '.join(CLASSIFICATION_METRICS)}"
+        )
+    if not has_raw and any(m in NEEDS_RAW for m in metrics):
+        raise ValueError("raw_mae/raw_rmse need a raw_score column in the judgments")
+    if not has_probs and any(m in NEEDS_PROBS for m in metrics):
+        raise ValueError("ece needs grade probabilities p_0..p_K in the predictions")
+    if len(y_true) == 0:
+        return {}
+    labels = scale.grades
+    out: dict[str, float] = {}
+    for m in metrics:
+        if m == "accuracy":
+            out[m] = float(accuracy_score(y_true, y_pred))
+        elif m.startswith("f1_"):
+            avg = m.removeprefix("f1_")
+            # Averages run over the grades seen in y_true ∪ y_pred (scikit-learn's default), so a
+            # source without some grade (WANDS has no complement) is not charged a 0 for it.
+            out[m] = float(f1_score(y_true, y_pred, average=avg, zero_division=0))
+        elif m in ("precision", "recall"):
+            p, r, _, _ = precision_recall_fscore_support(
+                y_true, y_pred, labels=labels, average=None, zero_division=np.nan
+            )  # NaN, not 0, for a grade never predicted (precision) or never judged (recall)
+            values = p if m == "precision" else r
+            for g, v in zip(labels, values, strict=True):
+                out[f"{m}_{scale.name(g)}"] = float(v)
+        elif m == "mae":
+            out[m] = float(mean_absolute_error(y_true, y_pred))
+        elif m == "rmse":
+            out[m] = float(root_mean_squared_error(y_true, y_pred))
+        elif m in NEEDS_RAW:
+            s = expected if expected is not None else y_pred
+            raw_pred = grade_to_raw(s, raw_range, scale.max_grade)
+            raw_t = np.asarray(raw_true, dtype=float)
+            ok = ~np.isnan(raw_t)
+            fn = mean_absolute_error if m == "raw_mae" else root_mean_squared_error
+            out[m] = float(fn(raw_t[ok], raw_pred[ok])) if ok.any() else float("nan")
+        elif m == "ece":
+            out[m] = expected_calibration_error(np.asarray(probs), y_true, n_bins=ece_bins)
+        elif m == "optimistic_rate":
+            out[m] = float(np.mean(y_pred > y_true))
+        elif m == "pessimistic_rate":
+            out[m] = float(np.mean(y_pred < y_true))
+    return out
+
+
+def confusion_frame(
+    y_true: np.ndarray, y_pred: np.ndarray, scale: GradeScale = DEFAULT_SCALE
+) -> pd.DataFrame:
+    """Confusion matrix (rows = judged grade, columns = predicted grade), labelled by grade name."""
+    cm = confusion_matrix(np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int), labels=scale.grades)
+    names = list(scale.names)
+    return pd.DataFrame(cm, index=pd.Index(names, name="true"), columns=pd.Index(names, name="pred"))

@@ -1,0 +1,249 @@
+"""Join a prediction file with the judgments and compute every metric: :func:`evaluate`.
+
+Predictions follow the contract in :mod:`ecomrel.data.schema` (query_id, product_id, score,
+pred_grade, optional p_0..p_K, expected_grade). Judged pairs without a prediction are counted
+(``n_missing_predictions``) — they are absent from the classification metrics and rank as "not
+retrieved" (they still count in the ideal DCG). Predicted pairs without a judgment rank with gain 0.
+When the judgments carry ``true_grade`` (the synthetic sample's noise-free label), every metric
+is also computed against it, keyed ``true_grade/<metric>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ecomrel.data.schema import DataError, Dataset, read_table
+from ecomrel.eval.classification import (
+    CLASSIFICATION_METRICS,
+    HOMEDEPOT_RAW_RANGE,
+    NEEDS_RAW,
+    available_metrics,
+    classification_metrics,
+    confusion_frame,
+)
+from ecomrel.eval.ranking import Gains, is_ranking_metric, parse_metric, ranking_metrics
+from ecomrel.eval.report import Report, write_stage_metrics
+from ecomrel.grades import DEFAULT_SCALE, GradeScale
+
+DEFAULT_RANKING = ("ndcg@5", "ndcg@10", "mrr")
+DEFAULT_ENGAGEMENT = ("engagement@10",)
+TRUE_PREFIX = "true_grade/"
+KEY = ["query_id", "product_id"]
+
+
+def check_predictions(
+    pred: pd.DataFrame, scale: GradeScale = DEFAULT_SCALE, source: str = "predictions"
+) -> pd.DataFrame:
+    """Validate a prediction frame against the contract; ``DataError`` names file, row and field."""
+    missing = [c for c in ("query_id", "product_id", "score", "pred_grade") if c not in pred.columns]
+    if missing:
+        raise DataError(f"{source}: missing column(s) {', '.join(missing)}")
+    pred = pred.reset_index(drop=True).copy()
+    pred["query_id"] = pred["query_id"].astype(str)
+    pred["product_id"] = pred["product_id"].astype(str)
+    dup = pred.duplicated(KEY)
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise DataError(
+            f"{source}: row {i}: duplicate pair ({pred.at[i, 'query_id']}, {pred.at[i, 'product_id']})"
+        )
+    for col in ("score", "pred_grade"):
+        values = pd.to_numeric(pred[col], errors="coerce")
+        bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{source}: row {i}: field {col}: not a finite number ({pred.at[i, col]!r})")
+        pred[col] = values
+    grades = pred["pred_grade"].to_numpy()
+    bad = (grades != np.round(grades)) | (grades < 0) | (grades > scale.max_grade)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{source}: row {i}: field pred_grade: {grades[i]} is not a grade 0..{scale.max_grade}"
+        )
+    pred["pred_grade"] = pred["pred_grade"].astype(int)
+    pcols = scale.prob_columns()
+    present = [c for c in pcols if c in pred.columns]
+    if present and present != pcols:
+        raise DataError(
+            f"{source}: probability columns must be all of {', '.join(pcols)}; found {', '.join(present)}"
+        )
+    if present:
+        p = pred[pcols].to_numpy(dtype=float)
+        bad = np.isnan(p).any(axis=1) | (p < -1e-6).any(axis=1) | (np.abs(p.sum(axis=1) - 1) > 1e-3)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{source}: row {i}: fields {pcols[0]}..{pcols[-1]}: probabilities must be ≥0 and sum to 1"
+            )
+    return pred
+
+
+def _resolve(
+    data: Dataset | str | Path | pd.DataFrame, split: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Judgments (of one split) and the engagement table from a dataset, a folder or a frame."""
+    if isinstance(data, str | Path):
+        data = Dataset.load(data)
+    if isinstance(data, Dataset):
+        judged, engagement = data.judgments, data.engagement
+        if split is not None:
+            try:
+                judged = judged[judged["query_id"].isin(data.split_queries(split))]
+            except KeyError as exc:
+                raise DataError(str(exc).strip("'\"")) from None
+            if judged.empty:
+                raise DataError(f"split {split!r} has no judged pairs")
+    else:
+        judged, engagement = data, None
+        if split is not None:
+            if "split" not in judged.columns:
+                raise DataError("a judgments frame needs a 'split' column to select a split")
+            judged = judged[judged["split"] == split]
+    judged = judged.copy()
+    judged["query_id"] = judged["query_id"].astype(str)
+    judged["product_id"] = judged["product_id"].astype(str)
+    return judged.reset_index(drop=True), engagement
+
+
+def _expected(pred: pd.DataFrame, scale: GradeScale) -> np.ndarray | None:
+    if "expected_grade" in pred.columns and pred["expected_grade"].notna().all():
+        return pred["expected_grade"].to_numpy(dtype=float)
+    pcols = scale.prob_columns()
+    if all(c in pred.columns for c in pcols):
+        return pred[pcols].to_numpy(dtype=float) @ np.arange(scale.size, dtype=float)
+    return None
+
+
+def evaluate(
+    data: Dataset | str | Path | pd.DataFrame,
+    predictions: pd.DataFrame | str | Path,
+    split: str | None = None,
+    metrics: Sequence[str] | None = None,
+    gains: Gains = "grade",
+    *,
+    engagement: pd.DataFrame | None = None,
+    mrr_threshold: int = 2,
+    raw_range: tuple[float, float] = HOMEDEPOT_RAW_RANGE,
+    scale: GradeScale = DEFAULT_SCALE,
+    name: str = "eval",
+) -> Report:
+    """Every requested metric of ``predictions`` against the judged pairs of ``split``.
+
+    ``data`` is a :class:`Dataset`, a data folder, or a judgments frame (then pass ``engagement``
+    yourself). ``metrics=None`` means every metric the inputs allow (raw-scale errors need
+    ``raw_score``; ``ece`` needs p_0..p_K; ``engagement@10`` needs an engagement table).
+    ``gains``: ``"grade"``, ``"esci"``, ``"raw-1"`` or a grade → gain map (see ``ranking``).
+    ``raw_range`` maps the expected grade to the raw scale linearly (Home Depot: 1 + 2·s/3).
+    """
+    judged, eng = _resolve(data, split)
+    engagement = engagement if engagement is not None else eng
+    if isinstance(predictions, str | Path):
+        source = str(predictions)
+        predictions = read_table(predictions)
+    else:
+        source = "predictions"
+    pred = check_predictions(predictions, scale, source)
+    pred = pred[pred["query_id"].isin(set(judged["query_id"]))]
+
+    merged = judged.merge(pred, on=KEY, how="left", indicator=True)
+    has_pred = (merged["_merge"] == "both").to_numpy()
+    scored = merged[has_pred]
+    n_judged_pred = int(has_pred.sum())
+    counts = {
+        "n_pairs": len(judged),
+        "n_queries": int(judged["query_id"].nunique()),
+        "n_predicted": n_judged_pred,
+        "n_missing_predictions": len(judged) - n_judged_pred,
+        "n_unjudged_predictions": len(pred) - n_judged_pred,
+    }
+
+    has_raw = "raw_score" in judged.columns and judged["raw_score"].notna().any()
+    pcols = scale.prob_columns()
+    has_probs = all(c in pred.columns for c in pcols)
+    has_eng = engagement is not None and not engagement.empty
+    if metrics is None:
+        metrics = [
+            *available_metrics(has_raw, has_probs),
+            *DEFAULT_RANKING,
+            *(DEFAULT_ENGAGEMENT if has_eng else ()),
+        ]
+    cls_names = [m for m in metrics if m in CLASSIFICATION_METRICS]
+    rank_names = [m for m in metrics if m not in CLASSIFICATION_METRICS]
+    for m in rank_names:
+        if not is_ranking_metric(m):
+            raise ValueError(
+                f"unknown metric {m!r}; classification: {', '.join(CLASSIFICATION_METRICS)}; "
+                "ranking: ndcg@k, mrr, mrr@k, engagement@k, atc_share@k"
+            )
+        parse_metric(m)
+
+    targets = ["grade"]
+    if "true_grade" in judged.columns and judged["true_grade"].notna().all():
+        targets.append("true_grade")
+
+    out: dict[str, float] = {}
+    confusion: dict[str, pd.DataFrame] = {}
+    probs = scored[pcols].to_numpy(dtype=float) if has_probs else None
+    for target in targets:
+        prefix = "" if target == "grade" else TRUE_PREFIX
+        names = cls_names
+        if target != "grade":  # the raw score belongs to the observed label, not the true one
+            names = [m for m in names if m not in NEEDS_RAW]
+        if len(scored):
+            vals = classification_metrics(
+                scored[target].to_numpy(dtype=int),
+                scored["pred_grade"].to_numpy(dtype=int),
+                names,
+                probs=probs,
+                expected=_expected(scored, scale),
+                raw_true=scored["raw_score"].to_numpy(dtype=float) if has_raw else None,
+                raw_range=raw_range,
+                scale=scale,
+            )
+            out.update({prefix + k: v for k, v in vals.items()})
+            confusion[target] = confusion_frame(scored[target], scored["pred_grade"], scale)
+        r_names = rank_names
+        if target != "grade" and gains == "raw-1":
+            r_names = [m for m in r_names if not m.startswith("ndcg")]
+        if r_names:
+            if target != "grade":
+                r_names = [m for m in r_names if parse_metric(m)[0] in ("ndcg", "mrr")]
+            vals = ranking_metrics(
+                judged,
+                pred,
+                r_names,
+                gains=gains,
+                grade_col=target,
+                mrr_threshold=mrr_threshold,
+                engagement=engagement if has_eng else None,
+            )
+            out.update({prefix + k: v for k, v in vals.items()})
+    return Report(metrics=out, counts=counts, confusion=confusion, name=name)
+
+
+def run_eval(
+    data_dir: str | Path,
+    predictions: str | Path,
+    *,
+    split: str | None = None,
+    out: str | Path | None = None,
+    stage: str = "eval",
+    metrics: Sequence[str] | None = None,
+    gains: Gains = "grade",
+) -> dict[str, float]:
+    """The ``ecomrel eval`` stage from Python: evaluate, merge ``{stage: metrics}`` into ``out``.
+
+    ``out`` (e.g. ``<run>/eval/metrics.json``) accumulates stages; the full report with confusion
+    matrices goes beside it as ``<stage>.report.json``. Returns the stage's scalar row.
+    """
+    report = evaluate(data_dir, predictions, split=split, metrics=metrics, gains=gains, name=stage)
+    if out is not None:
+        out = Path(out)
+        write_stage_metrics(out, stage, report.flat())
+        report.save(out.parent / f"{stage}.report.json")
+    return report.flat()

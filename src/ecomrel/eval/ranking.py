@@ -1,0 +1,184 @@
+"""Ranking metrics: NDCG@k and MRR through ranx, engagement@k from the engagement log.
+
+Metric names (strings, ranx style)
+    ``ndcg@k`` / ``ndcg`` — NDCG at k (or over the whole list) with the configured gains;
+    ``mrr`` / ``mrr@k`` — reciprocal rank of the first product with grade ≥ ``mrr_threshold``;
+    ``engagement@k`` — add-to-cart *rate* of the top k: mean over the top-k products of
+    ``add_to_carts / impressions`` (0 where a product has no impressions or no engagement row),
+    averaged over queries that appear in the engagement table (Walmart's ATC@k idea);
+    ``atc_share@k`` — share of the top-k products with at least one add-to-cart, same averaging.
+    A query with fewer than k ranked products is averaged over the products it has.
+
+NDCG formula. ranx's ``ndcg`` is its ``jarvelin=True`` variant: ``DCG@k = Σ_i gain_i / log2(i + 1)``
+with the judged value used *linearly* as the gain (not Burges' ``2^rel − 1``, which is ranx's
+``ndcg_burges``); IDCG is the same sum over the judged products sorted by gain; NDCG = DCG/IDCG.
+ranx stores qrels as int64, so fractional gains (ESCI's 0.1/0.01, Home Depot's ``raw − 1``) are
+passed as ``round(gain · 10⁶)``: a linear gain makes NDCG invariant to that scale, so the only
+effect is a rounding error below 10⁻⁶. Products in the run without a judgment have gain 0;
+judged products missing from the run still count in IDCG. Queries whose judged gains are all 0
+(and, for MRR, queries with no relevant product) have an undefined ideal and are left out of the
+mean, not counted as 0.
+
+Ties. ranx orders a run by score with an unstable sort, so equal scores would be ordered
+arbitrarily. :func:`rank_run` breaks ties by ``product_id`` (ascending string order) and hands
+ranx the resulting strictly decreasing rank, so every metric here sees one deterministic order.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+GAIN_SCALE = 1_000_000
+"""Fractional gains are sent to ranx as ``round(gain · GAIN_SCALE)`` (ranx qrels are integers)."""
+
+ESCI_GAINS: Mapping[int, float] = {3: 1.0, 2: 0.1, 1: 0.01, 0: 0.0}
+"""The Amazon ESCI challenge's gains: Exact 1.0, Substitute 0.1, Complement 0.01, Irrelevant 0."""
+
+GAIN_PRESETS: dict[str, str] = {
+    "grade": "gain = grade (0..3), linear",
+    "esci": "ESCI gains {3: 1.0, 2: 0.1, 1: 0.01, 0: 0}",
+    "raw-1": "gain = raw_score − 1 (Home Depot: 0..2)",
+}
+Gains = str | Mapping[int, float]
+
+_METRIC = re.compile(r"^(ndcg|mrr|engagement|atc_share)(?:@(\d+))?$")
+
+
+def parse_metric(name: str) -> tuple[str, int]:
+    """``"ndcg@10"`` → ``("ndcg", 10)``; ``k = 0`` means the whole list."""
+    m = _METRIC.match(name)
+    if m is None:
+        raise ValueError(
+            f"unknown ranking metric {name!r}; use ndcg@k, ndcg, mrr, mrr@k, engagement@k, atc_share@k"
+        )
+    base, k = m.group(1), int(m.group(2) or 0)
+    if base in ("engagement", "atc_share") and k == 0:
+        raise ValueError(f"{name!r} needs a cut-off, e.g. {base}@10")
+    return base, k
+
+
+def is_ranking_metric(name: str) -> bool:
+    return _METRIC.match(name) is not None
+
+
+def gain_values(judged: pd.DataFrame, gains: Gains = "grade", grade_col: str = "grade") -> np.ndarray:
+    """The gain of every judged row: a preset name (see :data:`GAIN_PRESETS`) or a grade → gain map."""
+    if isinstance(gains, str):
+        if gains == "grade":
+            return judged[grade_col].to_numpy(dtype=float)
+        if gains == "esci":
+            gains = ESCI_GAINS
+        elif gains == "raw-1":
+            if "raw_score" not in judged.columns or judged["raw_score"].isna().all():
+                raise ValueError("gains 'raw-1' need a raw_score column in the judgments")
+            raw = judged["raw_score"].to_numpy(dtype=float)
+            return np.clip(np.nan_to_num(raw - 1.0, nan=0.0), 0.0, None)
+        else:
+            raise ValueError(
+                f"unknown gains {gains!r}; presets: {', '.join(GAIN_PRESETS)} (or a grade→gain map)"
+            )
+    table = {int(k): float(v) for k, v in gains.items()}
+    grades = judged[grade_col].to_numpy(dtype=int)
+    missing = sorted(set(grades.tolist()) - table.keys())
+    if missing:
+        raise ValueError(f"gain map has no entry for grade(s) {missing}")
+    return np.array([table[g] for g in grades], dtype=float)
+
+
+def rank_run(run: pd.DataFrame) -> pd.DataFrame:
+    """Add a 1-based ``rank`` per query: score descending, ties broken by ``product_id`` ascending."""
+    ranked = run.sort_values(
+        ["query_id", "score", "product_id"], ascending=[True, False, True], kind="stable"
+    ).reset_index(drop=True)
+    ranked["rank"] = ranked.groupby("query_id", sort=False).cumcount() + 1
+    return ranked
+
+
+def _to_ranx(qrels: pd.DataFrame, ranked: pd.DataFrame, names: list[str]) -> dict[str, float]:
+    """Mean of ranx metrics over the queries of ``qrels`` (columns query_id, product_id, value > 0)."""
+    if qrels.empty:
+        return {n: float("nan") for n in names}
+    from numba.core.errors import NumbaTypeSafetyWarning
+    from ranx import Qrels, Run, evaluate
+
+    qd: dict[str, dict[str, int]] = {}
+    for q, grp in qrels.groupby("query_id", sort=False):
+        qd[str(q)] = dict(zip(grp["product_id"].astype(str), grp["value"].astype(int).tolist(), strict=True))
+    rd: dict[str, dict[str, float]] = {}
+    sub = ranked[ranked["query_id"].isin(qd.keys())]
+    for q, grp in sub.groupby("query_id", sort=False):
+        rd[str(q)] = dict(
+            zip(grp["product_id"].astype(str), (-grp["rank"].astype(float)).tolist(), strict=True)
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaTypeSafetyWarning)
+        res = evaluate(
+            Qrels.from_dict(qd), Run.from_dict(rd), names, return_mean=False, threads=1, make_comparable=True
+        )
+    if len(names) == 1:
+        res = {names[0]: res}
+    return {n: float(np.mean(res[n])) for n in names}
+
+
+def _engagement(ranked: pd.DataFrame, engagement: pd.DataFrame, base: str, k: int) -> float:
+    eng = engagement[["query_id", "product_id", "impressions", "add_to_carts"]]
+    eng = eng.groupby(["query_id", "product_id"], as_index=False).sum()
+    top = ranked[(ranked["rank"] <= k) & ranked["query_id"].isin(set(eng["query_id"]))]
+    if top.empty:
+        return float("nan")
+    top = top.merge(eng, on=["query_id", "product_id"], how="left")
+    imp = top["impressions"].fillna(0).to_numpy(dtype=float)
+    atc = top["add_to_carts"].fillna(0).to_numpy(dtype=float)
+    if base == "engagement":
+        value = np.divide(atc, imp, out=np.zeros_like(atc), where=imp > 0)
+    else:
+        value = (atc >= 1).astype(float)
+    per_query = pd.Series(value).groupby(top["query_id"].to_numpy()).mean()
+    return float(per_query.mean())
+
+
+def ranking_metrics(
+    judged: pd.DataFrame,
+    run: pd.DataFrame,
+    metrics: Sequence[str] = ("ndcg@10", "mrr"),
+    *,
+    gains: Gains = "grade",
+    grade_col: str = "grade",
+    mrr_threshold: int = 2,
+    engagement: pd.DataFrame | None = None,
+) -> dict[str, float]:
+    """Ranking metrics of ``run`` (query_id, product_id, score) against ``judged`` pairs.
+
+    ``judged`` has query_id, product_id, ``grade_col`` (and raw_score for gains ``"raw-1"``).
+    Only queries that have judgments are ranked; run rows without a judgment get gain 0.
+    """
+    parsed = [(m, *parse_metric(m)) for m in metrics]
+    ranked = rank_run(run[run["query_id"].isin(set(judged["query_id"]))][["query_id", "product_id", "score"]])
+    out: dict[str, float] = {}
+
+    ndcg_names = [m for m, base, _ in parsed if base == "ndcg"]
+    if ndcg_names:
+        q = judged[["query_id", "product_id"]].copy()
+        q["value"] = np.rint(gain_values(judged, gains, grade_col) * GAIN_SCALE).astype(np.int64)
+        q = q[q["value"] > 0]
+        out.update(_to_ranx(q, ranked, ndcg_names))
+
+    for m, base, k in parsed:
+        if base == "mrr":
+            # ranx's reciprocal rank ignores k, so the cut-off is applied to the run here.
+            q = judged.loc[judged[grade_col] >= mrr_threshold, ["query_id", "product_id"]].copy()
+            q["value"] = 1
+            top = ranked if k == 0 else ranked[ranked["rank"] <= k]
+            out[m] = _to_ranx(q, top, ["mrr"])["mrr"]
+
+    for m, base, k in parsed:
+        if base in ("engagement", "atc_share"):
+            if engagement is None or engagement.empty:
+                raise ValueError(f"{m} needs an engagement table")
+            out[m] = _engagement(ranked, engagement, base, k)
+    return {m: out[m] for m in metrics}

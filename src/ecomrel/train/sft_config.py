@@ -1,0 +1,197 @@
+"""Configuration of Multi-CoT SFT of the LLM judge (LREF §1.4, TaoSR1 §3.3).
+
+One pydantic model, :class:`SFTRunConfig`, read from YAML and overridden from the command line
+with ``--set key=value`` (dotted keys reach nested fields: ``--set lora.r=8``). Values given with
+``--set`` are parsed as YAML scalars, so ``--set max_steps=20`` is an int and
+``--set phases=[ee,ra]`` a list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PhaseName = Literal["ee", "ra", "dr"]
+"""LREF's three chain kinds: expert explaining, rule adherence, decision reflection."""
+
+
+class LoRASettings(BaseModel):
+    """peft LoRA hyper-parameters (ignored when ``finetune: full``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    r: int = Field(16, ge=1, description="LoRA rank.")
+    alpha: int = Field(32, ge=1, description="LoRA scaling numerator (scale = alpha / r).")
+    dropout: float = Field(0.05, ge=0.0, lt=1.0, description="Dropout on the LoRA branch.")
+    target_modules: list[str] | str = Field(
+        "all-linear",
+        description="Module names that get adapters, or 'all-linear' (every linear layer but the LM head).",
+    )
+
+
+class SFTRunConfig(BaseModel):
+    """Everything one ``ecomrel train sft`` run needs; echoed to ``<output_dir>/config.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # --- model -------------------------------------------------------------------------------------
+    base_model: str = Field(
+        "smollm2",
+        description="Model name known to ecomrel.llm.models.load_model, a local folder or a hub id.",
+    )
+    adapter: str | None = Field(
+        None, description="Optional LoRA adapter folder to start from (continues training it)."
+    )
+    finetune: Literal["lora", "full"] = Field(
+        "lora", description="'lora' trains a peft LoRA adapter; 'full' trains every weight of the model."
+    )
+    lora: LoRASettings = Field(default_factory=LoRASettings, description="LoRA settings.")
+
+    # --- data --------------------------------------------------------------------------------------
+    data: str | None = Field(
+        None, description="ecomrel data folder (products/queries/judgments Parquet, splits) to train on."
+    )
+    split: str = Field("train", description="Split of `data` whose judged pairs are trained on.")
+    chains: str | None = Field(
+        None,
+        description="Parquet of EE/RA chains from the chain builder; built on the fly from `data` if unset.",
+    )
+    rules: str | None = Field(None, description="Business-rules YAML for RA chains (default rules if unset).")
+    examples: str | None = Field(
+        None,
+        description="A ready prompt/completion file (Parquet or JSONL with 'prompt', 'completion' columns); "
+        "when set, it is trained on as one phase and `data`/`chains`/`curriculum` are ignored.",
+    )
+    max_pairs: int | None = Field(
+        None, ge=1, description="Use at most this many judged pairs (seeded sample), to size quick runs."
+    )
+    scale: Literal["default", "lref"] = Field(
+        "default", description="Grade scale: 'default' (4 grades, TaoSR1) or 'lref' (5 grades)."
+    )
+
+    # --- curriculum --------------------------------------------------------------------------------
+    curriculum: Literal["sequential", "mixed", "label_only"] = Field(
+        "sequential",
+        description="'sequential': one SFT phase per chain kind in `phases` order, each starting from the "
+        "previous adapter (LREF); 'mixed': all kinds shuffled into one phase; 'label_only': the ablation "
+        "baseline whose target is the grade alone.",
+    )
+    phases: list[PhaseName] = Field(
+        default_factory=lambda: ["ee", "ra", "dr"],
+        description="Chain kinds in training order. DR chains come from the model's own mistakes on the "
+        "training pairs, scored with the model of the preceding phase (or the start model in 'mixed').",
+    )
+    dr_max_pairs: int | None = Field(
+        None, ge=1, description="Score at most this many training pairs when looking for DR mistakes."
+    )
+    score_batch_size: int = Field(16, ge=1, description="Batch size when scoring pairs for DR mistakes.")
+
+    # --- optimisation ------------------------------------------------------------------------------
+    epochs: float = Field(1.0, gt=0, description="Epochs per phase.")
+    max_steps: int = Field(-1, description="Optimizer steps per phase; overrides `epochs` when > 0.")
+    learning_rate: float = Field(2e-4, gt=0, description="Peak AdamW learning rate.")
+    lr_scheduler: str = Field(
+        "linear", description="transformers scheduler name (linear, cosine, constant...)."
+    )
+    warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0, description="Share of steps spent warming up the LR.")
+    weight_decay: float = Field(0.0, ge=0.0, description="AdamW weight decay.")
+    batch_size: int = Field(4, ge=1, description="Examples per device per forward pass.")
+    grad_accum: int = Field(1, ge=1, description="Gradient accumulation steps per optimizer step.")
+    max_length: int = Field(
+        512, ge=8, description="Prompt+completion tokens kept (longer ones are cut at the end)."
+    )
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto", description="'auto' = bf16 on a CUDA device that supports it, fp32 elsewhere."
+    )
+    gradient_checkpointing: bool = Field(False, description="Trade compute for activation memory.")
+    seed: int = Field(0, description="Seed of LoRA init, data order, dropout and the pair sample.")
+    num_threads: int | None = Field(
+        None, ge=1, description="torch CPU threads (set it on shared machines; unset = torch's default)."
+    )
+
+    # --- output / resume ---------------------------------------------------------------------------
+    output_dir: str = Field("runs/sft", description="Run folder: phases, checkpoints, adapter, metrics.json.")
+    save_steps: int = Field(50, ge=1, description="Write a resumable checkpoint every this many steps.")
+    save_total_limit: int | None = Field(2, ge=1, description="Checkpoints kept per phase (oldest removed).")
+    logging_steps: int = Field(10, ge=1, description="Log loss every this many steps.")
+    resume: bool = Field(
+        True,
+        description="Continue a killed run: finished phases are skipped and an unfinished one resumes from "
+        "its last checkpoint (same final weights as an uninterrupted run).",
+    )
+
+    @field_validator("phases")
+    @classmethod
+    def _phases_unique(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("phases must name at least one of ee, ra, dr")
+        if len(set(v)) != len(v):
+            raise ValueError(f"phases must not repeat a kind: {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _needs_data(self) -> SFTRunConfig:
+        if self.examples is None and self.data is None:
+            raise ValueError("set either `data` (a data folder) or `examples` (a prompt/completion file)")
+        return self
+
+    # --- YAML ----------------------------------------------------------------------------------------
+    @classmethod
+    def from_yaml(cls, path: str | Path | None = None, overrides: Iterable[str] = ()) -> SFTRunConfig:
+        """Load a YAML file (optional) and apply ``key=value`` overrides; errors name the file/key."""
+        raw: dict[str, Any] = {}
+        if path is not None:
+            path = Path(path)
+            if not path.exists():
+                raise FileNotFoundError(f"SFT config not found: {path}")
+            try:
+                loaded = yaml.safe_load(path.read_text()) or {}
+            except yaml.YAMLError as exc:
+                raise ValueError(f"{path}: not valid YAML: {exc}") from None
+            if not isinstance(loaded, dict):
+                raise ValueError(f"{path}: top level must be a mapping of settings")
+            raw = loaded.get("sft", loaded) if isinstance(loaded.get("sft"), dict) else loaded
+        raw = apply_overrides(raw, overrides)
+        try:
+            return cls.model_validate(raw)
+        except Exception as exc:  # pydantic.ValidationError: say which file
+            where = f"{path}: " if path is not None else ""
+            raise ValueError(f"{where}invalid SFT config: {exc}") from None
+
+    def to_yaml(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False))
+        return path
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Return a copy of ``raw`` with ``a.b=value`` strings applied (values parsed as YAML)."""
+    out = _deep_copy(raw)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"--set expects key=value, got {item!r}")
+        try:
+            parsed = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError:
+            parsed = value
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        node[parts[-1]] = parsed
+    return out
+
+
+def _deep_copy(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deep_copy(v) if isinstance(v, dict) else v for k, v in d.items()}

@@ -1,0 +1,247 @@
+"""SFT examples in trl's prompt-completion format, built from Multi-CoT chains.
+
+prompt = the judge prompt rendered with the model's chat template (the same text the scorer reads),
+plus, in the user message, the chain's ``prompt_extra``: the business rules for RA chains (LREF's
+"(rule, q, i) → RA-CoT + label") or the wrong decision for DR chains ("(incorrect decision, q, i) →
+DR-CoT + correct label"). completion = the label-first target (TaoSR1's post-CoT order: grade token
+first, then the reasoning), so that training teaches the token the scorer reads at the answer
+position. trl masks the prompt tokens (labels -100) and adds EOS to the completion.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ecomrel.grades import DEFAULT_SCALE, LREF_SCALE, GradeScale
+
+log = logging.getLogger(__name__)
+
+SCALES: dict[str, GradeScale] = {"default": DEFAULT_SCALE, "lref": LREF_SCALE}
+EXAMPLE_COLUMNS = ["prompt", "completion", "kind", "query_id", "product_id", "gold_grade"]
+DROPPED_STATUSES = ("drop", "reject", "invalid", "error")
+"""Chain ``status`` values starting with one of these are not trained on (contradicting chains)."""
+
+
+def grade_scale(name: str) -> GradeScale:
+    try:
+        return SCALES[name]
+    except KeyError:
+        raise ValueError(f"unknown grade scale {name!r}; known: {', '.join(SCALES)}") from None
+
+
+def load_pairs(data: str | Path, split: str | None = "train", max_pairs: int | None = None, seed: int = 0):
+    """Judged pairs of one split joined with query text and product fields; a seeded sample if capped."""
+    from ecomrel.data.schema import Dataset
+
+    ds = Dataset.load(data)
+    pairs = ds.pairs(split) if split and ds.splits is not None else ds.pairs()
+    if split and ds.splits is None:
+        log.warning("%s has no splits.parquet: training on every judged pair", data)
+    if max_pairs is not None and len(pairs) > max_pairs:
+        pairs = pairs.sample(n=max_pairs, random_state=seed).sort_index()
+    return pairs.reset_index(drop=True)
+
+
+@cache
+def _render_takes_extra() -> bool:
+    from ecomrel.llm.prompts import render_prompt
+
+    return "extra" in inspect.signature(render_prompt).parameters
+
+
+_SENTINEL = "\x00ecomrel-user-end\x00"
+
+
+def _user_turn_suffix(tokenizer) -> str:
+    """The text a rendered prompt carries after the user message (end of turn + answer cue)."""
+    from ecomrel.llm.prompts import DEFAULT_TEMPLATE, has_chat_template, load_template
+
+    if has_chat_template(tokenizer):
+        text = tokenizer.apply_chat_template(
+            [{"role": "user", "content": _SENTINEL}], tokenize=False, add_generation_prompt=True
+        )
+        return text.split(_SENTINEL, 1)[1]
+    return load_template(DEFAULT_TEMPLATE).plain_format.split("{user}", 1)[1]
+
+
+def render_judge_prompt(
+    query: str, product_row: dict[str, Any], tokenizer, scale: GradeScale, extra: str = ""
+) -> str:
+    """The scorer's prompt for one pair; ``extra`` (rules / wrong decision) ends the user message.
+
+    Without ``extra`` this is exactly the prompt the scorer reads, so SFT trains the grade token
+    at the same answer position.
+    """
+    from ecomrel.llm.prompts import render_prompt
+
+    if extra and _render_takes_extra():
+        return render_prompt(query, product_row, tokenizer, scale, extra=extra)
+    prompt = render_prompt(query, product_row, tokenizer, scale)
+    if not extra:
+        return prompt
+    suffix = _user_turn_suffix(tokenizer)
+    if not suffix or not prompt.endswith(suffix):
+        raise ValueError(
+            "cannot find the end of the user message in the rendered prompt to add rules/decision"
+        )
+    return f"{prompt[: len(prompt) - len(suffix)].rstrip()}\n\n{extra.strip()}{suffix}"
+
+
+def target_text(grade: int, reasoning: str | None = None) -> str:
+    """Label-first completion: the grade token first, then the reasoning (if any)."""
+    from ecomrel.llm.prompts import completion_text
+
+    return completion_text(int(grade), reasoning)
+
+
+def usable_chains(chains: pd.DataFrame, kinds: Sequence[str] | None = None) -> pd.DataFrame:
+    """Chains to train on: of the wanted kinds, non-empty target, not dropped by the consistency check."""
+    needed = {"query_id", "product_id", "kind", "target"}
+    missing = needed - set(chains.columns)
+    if missing:
+        raise ValueError(f"chains frame lacks column(s) {sorted(missing)}; has {list(chains.columns)}")
+    keep = chains["target"].notna() & (chains["target"].astype(str).str.len() > 0)
+    if kinds is not None:
+        keep &= chains["kind"].isin(list(kinds))
+    if "status" in chains.columns:
+        status = chains["status"].fillna("ok").astype(str).str.lower()
+        keep &= ~status.str.startswith(DROPPED_STATUSES)
+    return chains[keep].reset_index(drop=True)
+
+
+def _product_rows(pairs: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for rec in pairs.to_dict("records"):
+        clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in rec.items()}
+        rows[(str(rec["query_id"]), str(rec["product_id"]))] = clean
+    return rows
+
+
+def chain_examples(
+    chains: pd.DataFrame,
+    pairs: pd.DataFrame,
+    tokenizer,
+    scale: GradeScale,
+    kinds: Sequence[str] | None = None,
+):
+    """prompt/completion examples from chains (``target`` is already label-first); a ``datasets.Dataset``."""
+    chains = usable_chains(chains, kinds)
+    rows = _product_rows(pairs)
+    records = []
+    for ch in chains.to_dict("records"):
+        key = (str(ch["query_id"]), str(ch["product_id"]))
+        row = rows.get(key)
+        if row is None:
+            raise ValueError(f"chain for query {key[0]!r}, product {key[1]!r} has no judged pair in the data")
+        extra = ch.get("prompt_extra") or ""
+        if isinstance(extra, float):  # NaN from Parquet
+            extra = ""
+        records.append(
+            {
+                "prompt": render_judge_prompt(row["query"], row, tokenizer, scale, extra=str(extra)),
+                "completion": str(ch["target"]),
+                "kind": str(ch["kind"]),
+                "query_id": key[0],
+                "product_id": key[1],
+                "gold_grade": int(ch.get("gold_grade", row.get("grade", -1))),
+            }
+        )
+    return _to_dataset(records)
+
+
+def label_only_examples(pairs: pd.DataFrame, tokenizer, scale: GradeScale):
+    """The ablation baseline: completion = the human grade alone, no reasoning."""
+    records = [
+        {
+            "prompt": render_judge_prompt(row["query"], row, tokenizer, scale),
+            "completion": target_text(int(row["grade"])),
+            "kind": "label",
+            "query_id": str(row["query_id"]),
+            "product_id": str(row["product_id"]),
+            "gold_grade": int(row["grade"]),
+        }
+        for row in _product_rows(pairs).values()
+    ]
+    return _to_dataset(records)
+
+
+def _to_dataset(records: list[dict[str, Any]]):
+    import datasets
+
+    frame = pd.DataFrame.from_records(records, columns=EXAMPLE_COLUMNS)
+    return datasets.Dataset.from_pandas(frame, preserve_index=False)
+
+
+def load_examples(path: str | Path):
+    """A user's prompt/completion file (Parquet or JSONL) as a ``datasets.Dataset``."""
+    import datasets
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"examples file not found: {path}")
+    if path.suffix == ".parquet":
+        frame = pd.read_parquet(path)
+    elif path.suffix in (".jsonl", ".json"):
+        frame = pd.read_json(path, lines=path.suffix == ".jsonl", dtype=False)
+    else:
+        raise ValueError(f"{path}: examples must be .parquet or .jsonl")
+    for col in ("prompt", "completion"):
+        if col not in frame.columns:
+            raise ValueError(f"{path}: missing column {col!r} (trl prompt-completion format)")
+        bad = frame[col].isna() | (frame[col].astype(str).str.len() == 0)
+        if bad.any():
+            raise ValueError(f"{path}: row {int(bad.idxmax())}, field {col!r}: empty")
+        frame[col] = frame[col].astype(str)
+    if frame.empty:
+        raise ValueError(f"{path}: no examples")
+    for col, default in (("kind", "custom"), ("query_id", ""), ("product_id", ""), ("gold_grade", -1)):
+        if col not in frame.columns:
+            frame[col] = default
+    return datasets.Dataset.from_pandas(frame[EXAMPLE_COLUMNS], preserve_index=False)
+
+
+def save_examples(ds, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.to_pandas().to_parquet(path, index=False)
+    return path
+
+
+def trainer_view(ds, tokenizer=None):
+    """What the trainer reads: trl's prompt/completion columns, or token ids when trl would differ.
+
+    trl tokenizes a text prompt with ``tokenizer(text)``, which adds a BOS for some tokenizers; the
+    scorer encodes a chat-rendered prompt without special tokens (``ecomrel.llm.prompts.encode``).
+    When the two disagree, examples are tokenized here exactly as the scorer does, with a
+    ``completion_mask`` from which trl still builds the completion-only labels.
+    """
+    view = ds.select_columns(["prompt", "completion"])
+    if tokenizer is None or len(view) == 0:
+        return view
+    from ecomrel.llm.prompts import encode
+
+    first = view[0]["prompt"]
+    if list(tokenizer(text=first)["input_ids"]) == encode(tokenizer, first):
+        return view
+    eos = tokenizer.eos_token or ""
+
+    def tokenize(example: dict[str, str]) -> dict[str, list[int]]:
+        completion = example["completion"]
+        if eos and not completion.endswith(eos):
+            completion += eos
+        prompt_ids = encode(tokenizer, example["prompt"])
+        ids = encode(tokenizer, example["prompt"] + completion)
+        n = 0
+        while n < min(len(prompt_ids), len(ids)) and prompt_ids[n] == ids[n]:
+            n += 1
+        return {"input_ids": ids, "completion_mask": [0] * n + [1] * (len(ids) - n)}
+
+    return view.map(tokenize, remove_columns=["prompt", "completion"])

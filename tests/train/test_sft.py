@@ -1,0 +1,311 @@
+"""Multi-CoT SFT: config, prompt/completion data, completion-only loss, resume after a kill, curriculum."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import types
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from safetensors.torch import load_file
+
+torch = pytest.importorskip("torch")
+
+from ecomrel.train.sft_config import SFTRunConfig  # noqa: E402
+
+
+def _config(tmp_path: Path, model_dir: Path, data_dir: Path, **kw) -> SFTRunConfig:
+    base = {
+        "base_model": str(model_dir),
+        "data": str(data_dir),
+        "output_dir": str(tmp_path / "run"),
+        "max_steps": 4,
+        "batch_size": 2,
+        "save_steps": 2,
+        "logging_steps": 1,
+        "learning_rate": 5e-3,
+        "max_length": 1024,
+        "num_threads": 1,
+        "seed": 3,
+        "lora": {"r": 4, "alpha": 8, "dropout": 0.1},
+    }
+    base.update(kw)
+    return SFTRunConfig.model_validate(base)
+
+
+def _adapter(folder: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(folder / "adapter_model.safetensors"))
+
+
+# --- config -------------------------------------------------------------------------------------------
+
+
+def test_config_yaml_with_overrides(tmp_path):
+    path = tmp_path / "sft.yaml"
+    path.write_text("base_model: smollm2\ndata: some/dir\nlora:\n  r: 16\ncurriculum: sequential\n")
+    cfg = SFTRunConfig.from_yaml(path, ["lora.r=8", "phases=[ee, ra]", "max_steps=3", "lora.dropout=0.0"])
+    assert cfg.lora.r == 8 and cfg.lora.alpha == 32 and cfg.lora.dropout == 0.0
+    assert cfg.phases == ["ee", "ra"] and cfg.max_steps == 3
+    for field in ("base_model", "lora", "curriculum", "phases", "epochs", "save_steps", "output_dir"):
+        assert SFTRunConfig.model_fields[field].description
+
+    with pytest.raises(ValueError, match="lr"):
+        SFTRunConfig.from_yaml(path, ["lr=0.1"])  # unknown key is named
+    with pytest.raises(ValueError, match="key=value"):
+        SFTRunConfig.from_yaml(path, ["max_steps"])
+    with pytest.raises(ValueError, match="phases"):
+        SFTRunConfig.from_yaml(path, ["phases=[ee, ee]"])
+    with pytest.raises(ValueError, match="data"):
+        SFTRunConfig.model_validate({})
+    cfg.to_yaml(tmp_path / "echo.yaml")
+    assert SFTRunConfig.from_yaml(tmp_path / "echo.yaml") == cfg
+
+
+# --- data ---------------------------------------------------------------------------------------------
+
+
+def test_chain_examples_prompt_and_completion(tiny_llm_dir, sft_data_dir, make_chains):
+    from transformers import AutoTokenizer
+
+    from ecomrel.data.schema import Dataset
+    from ecomrel.grades import DEFAULT_SCALE
+    from ecomrel.llm.prompts import render_prompt
+    from ecomrel.train.sft_data import chain_examples, label_only_examples
+
+    tok = AutoTokenizer.from_pretrained(tiny_llm_dir)
+    pairs = Dataset.load(sft_data_dir).pairs("train")
+    chains = make_chains(pairs)
+    ds = chain_examples(chains, pairs, tok, DEFAULT_SCALE)
+    assert len(ds) == 2 * len(pairs)  # the chain marked "dropped" is not trained on
+    suffix = "<|im_end|>\n<|im_start|>assistant\n"
+    row0 = pairs.iloc[0].to_dict()
+    for ex in ds:
+        assert ex["completion"][0] == str(ex["gold_grade"])  # label first
+        assert ex["prompt"].endswith(suffix)
+        if ex["kind"] == "ee":  # exactly the scorer's prompt: SFT trains the token the scorer reads
+            if ex["product_id"] == row0["product_id"]:
+                assert ex["prompt"] == render_prompt(row0["query"], row0, tok, DEFAULT_SCALE)
+        else:  # RA: the rules close the user message
+            user = ex["prompt"].rsplit("<|im_start|>user\n", 1)[1]
+            assert user.endswith("Rules:\nR1. product word mismatch => 0" + suffix)
+    labels = label_only_examples(pairs, tok, DEFAULT_SCALE)
+    assert all(ex["completion"] == str(ex["gold_grade"]) for ex in labels)
+
+
+def test_examples_file_validation(tmp_path):
+    from ecomrel.train.sft_data import load_examples
+
+    good = tmp_path / "ex.jsonl"
+    good.write_text(json.dumps({"prompt": "Q: a\n", "completion": "3"}) + "\n")
+    assert load_examples(good)[0]["kind"] == "custom"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"prompt": "Q: a\n"}) + "\n")
+    with pytest.raises(ValueError, match="completion"):
+        load_examples(bad)
+
+
+def test_prompt_tokens_masked(tmp_path, tiny_llm_dir, sft_data_dir, make_chains):
+    """trl 1.16 prompt-completion + completion_only_loss: prompt labels are -100, completion is learned."""
+    from ecomrel.data.schema import Dataset
+    from ecomrel.grades import DEFAULT_SCALE
+    from ecomrel.llm.models import load_model
+    from ecomrel.llm.prompts import encode, grade_tokens
+    from ecomrel.train.sft_data import chain_examples
+    from ecomrel.train.sft_trainer import build_trainer, lora_config
+
+    cfg = _config(tmp_path, tiny_llm_dir, sft_data_dir)
+    model, tok = load_model(str(tiny_llm_dir), threads=1)
+    pairs = Dataset.load(sft_data_dir).pairs("train")
+    ds = chain_examples(make_chains(pairs), pairs, tok, DEFAULT_SCALE)
+    trainer = build_trainer(cfg, tmp_path / "p", model, tok, lora_config(cfg), ds)
+    grade_ids = grade_tokens(tok).ids
+    by_prompt = {ex["prompt"]: ex for ex in ds}
+    processed = trainer.train_dataset
+    assert len(processed) == len(ds)
+    seen = 0
+    for row in processed:
+        ids, labels = row["input_ids"], row["labels"]
+        n_prompt = next(i for i, lab in enumerate(labels) if lab != -100)
+        prompt_text = tok.decode(ids[:n_prompt])
+        ex = by_prompt[prompt_text]
+        assert encode(tok, ex["prompt"]) == ids[:n_prompt]
+        assert all(lab == -100 for lab in labels[:n_prompt])
+        assert labels[n_prompt:] == ids[n_prompt:]  # every completion token is learned
+        assert labels[n_prompt] == grade_ids[ex["gold_grade"]]  # first learned token = grade token
+        assert ids[-1] == tok.eos_token_id
+        seen += 1
+    assert seen == len(ds)
+
+
+# --- resume -------------------------------------------------------------------------------------------
+
+
+class _Kill(Exception):
+    pass
+
+
+def _kill_callback(phase: str, at_step: int):
+    from transformers import TrainerCallback
+
+    class Kill(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            if Path(args.output_dir).name == phase and state.global_step == at_step:
+                raise _Kill(f"killed at {phase} step {at_step}")
+
+    return Kill()
+
+
+def test_resume_after_kill_gives_same_adapter(tmp_path, tiny_llm_dir, sft_data_dir, sft_chains_file):
+    from ecomrel.train.sft_trainer import run_sft
+
+    common = {"chains": str(sft_chains_file), "phases": ["ee", "ra"]}
+    straight = run_sft(_config(tmp_path / "a", tiny_llm_dir, sft_data_dir, **common))
+    assert straight["steps"] == 8 and straight["train_loss"] > 0
+    assert straight["peak_rss_mb"] > 0 and straight["train_seconds"] > 0
+    adapter = Path(straight["adapter"])
+    assert (adapter / "adapter_model.safetensors").exists() and (adapter / "adapter_config.json").exists()
+    assert [p["phase"] for p in straight["phases"]] == ["1_ee", "2_ra"]
+
+    cfg_b = _config(tmp_path / "b", tiny_llm_dir, sft_data_dir, **common)
+    with pytest.raises(_Kill):  # the process "dies" in phase 2 after step 3 (last checkpoint: step 2)
+        run_sft(cfg_b, callbacks=[_kill_callback("2_ra", 3)])
+    assert not (Path(cfg_b.output_dir) / "2_ra" / "metrics.json").exists()
+    resumed = run_sft(cfg_b)
+    assert resumed["phases"][0].get("skipped") is True  # the finished EE phase is not redone
+    assert resumed["phases"][1]["resumed_from"].endswith("checkpoint-2")
+
+    a, b = _adapter(adapter), _adapter(Path(resumed["adapter"]))
+    assert a.keys() == b.keys() and len(a) > 0
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-6, atol=1e-7)
+    # the adapter moved away from its initialisation (lora_B starts at zero)
+    assert any(v.abs().sum() > 0 for k, v in a.items() if "lora_B" in k)
+
+
+# --- curriculum ---------------------------------------------------------------------------------------
+
+
+def _stub_build_chains(pairs, kinds=("ee", "ra"), predictions=None, **kwargs):
+    """Stands in for ecomrel.reason.chains.build_chains until it lands: one DR chain per mistake."""
+    from ecomrel.llm.prompts import completion_text
+
+    rows = []
+    if "dr" in kinds and predictions is not None:
+        for r in predictions[predictions["pred_grade"] != predictions["grade"]].to_dict("records"):
+            rows.append(
+                {
+                    "query_id": r["query_id"],
+                    "product_id": r["product_id"],
+                    "kind": "dr",
+                    "prompt_extra": f"A previous decision was {r['pred_grade']}.",
+                    "target": completion_text(int(r["grade"]), "It overlooked the brand."),
+                    "gold_grade": int(r["grade"]),
+                    "implied_grade": int(r["grade"]),
+                    "status": "ok",
+                }
+            )
+    return pd.DataFrame(rows), {"dr": len(rows)}
+
+
+@pytest.fixture()
+def chain_builder(monkeypatch):
+    if importlib.util.find_spec("ecomrel.reason.chains") is None:
+        mod = types.ModuleType("ecomrel.reason.chains")
+        mod.build_chains = _stub_build_chains
+        monkeypatch.setitem(sys.modules, "ecomrel.reason.chains", mod)
+        return "stub"
+    return "real"
+
+
+def _lora_snapshot_callback(store: dict):
+    from peft import get_peft_model_state_dict
+    from transformers import TrainerCallback
+
+    class Snap(TrainerCallback):
+        def on_train_begin(self, args, state, control, model=None, **kw):
+            sd = get_peft_model_state_dict(model)
+            store[Path(args.output_dir).name] = {k: v.detach().clone() for k, v in sd.items()}
+
+    return Snap()
+
+
+def test_sequential_curriculum_dr_from_previous_mistakes(
+    tmp_path, tiny_llm_dir, sft_data_dir, sft_chains_file, chain_builder
+):
+    from ecomrel.train.sft_trainer import run_sft
+
+    cfg = _config(
+        tmp_path, tiny_llm_dir, sft_data_dir, chains=str(sft_chains_file), phases=["ra", "dr"], max_steps=2
+    )
+    starts: dict[str, dict] = {}
+    result = run_sft(cfg, callbacks=[_lora_snapshot_callback(starts)])
+    out = Path(cfg.output_dir)
+    assert [p["phase"] for p in result["phases"]] == ["1_ra", "2_dr"]
+
+    # DR starts from the RA phase's adapter, not from a fresh one
+    ra_final = _adapter(out / "1_ra" / "final")
+    for k, v in starts["2_dr"].items():
+        key = k if k in ra_final else k.replace(".default", "")
+        torch.testing.assert_close(v, ra_final[key])
+
+    # DR chains come from the RA model's mistakes on the training pairs
+    preds = pd.read_parquet(out / "2_dr" / "predictions.parquet")
+    assert {"query_id", "product_id", "grade", "pred_grade", "p_0", "p_3", "correct"} <= set(preds.columns)
+    assert len(preds) == 12  # every train pair was scored
+    mistakes = set(map(tuple, preds.loc[~preds["correct"], ["query_id", "product_id"]].to_numpy()))
+    examples = pd.read_parquet(out / "2_dr" / "examples.parquet")
+    assert (examples["kind"] == "dr").all() and len(examples) > 0
+    assert set(zip(examples["query_id"], examples["product_id"], strict=True)) <= mistakes
+    report = result["phases"][1]
+    assert report["n_mistakes"] == len(mistakes) and report["n_scored"] == 12
+    if chain_builder == "stub":
+        assert len(examples) == len(mistakes)
+        assert all("A previous decision was" in p for p in examples["prompt"])
+
+
+def test_label_only_and_mixed(tmp_path, tiny_llm_dir, sft_data_dir, sft_chains_file):
+    from ecomrel.train.sft_trainer import run_sft
+
+    lab = run_sft(_config(tmp_path / "l", tiny_llm_dir, sft_data_dir, curriculum="label_only", max_steps=1))
+    assert [p["phase"] for p in lab["phases"]] == ["label_only"]
+    ex = pd.read_parquet(Path(lab["output_dir"]) / "label_only" / "examples.parquet")
+    assert (ex["completion"] == ex["gold_grade"].astype(str)).all()
+
+    mixed = run_sft(
+        _config(
+            tmp_path / "m",
+            tiny_llm_dir,
+            sft_data_dir,
+            curriculum="mixed",
+            phases=["ee", "ra"],
+            chains=str(sft_chains_file),
+            max_steps=1,
+        )
+    )
+    assert [p["phase"] for p in mixed["phases"]] == ["mixed"]
+    assert mixed["phases"][0]["by_kind"] == {"ee": 12, "ra": 12}
+
+
+def test_full_finetune_and_examples_file(tmp_path, tiny_llm_dir, sft_data_dir):
+    from ecomrel.train.sft_trainer import run_sft
+
+    ex = tmp_path / "ex.jsonl"
+    ex.write_text(
+        "\n".join(
+            json.dumps(
+                {"prompt": f"<|im_start|>user\nq {i}<|im_end|>\n<|im_start|>assistant\n", "completion": "2"}
+            )
+            for i in range(4)
+        )
+    )
+    res = run_sft(
+        _config(
+            tmp_path, tiny_llm_dir, Path("unused"), data=None, examples=str(ex), finetune="full", max_steps=1
+        )
+    )
+    assert res["adapter"] is None and res["curriculum"] == "examples"
+    assert (Path(res["model_dir"]) / "model.safetensors").exists()
+    assert (Path(res["model_dir"]) / "tokenizer_config.json").exists()
