@@ -27,8 +27,9 @@ import pandas as pd
 os.environ.setdefault("ECOMREL_NO_PROGRESS", "1")
 
 
-def simulated_judge(judgments: pd.DataFrame, kind: str, tau: float = 0.6, sigma: float = 1.0,
-                    seed: int = 0) -> pd.DataFrame:
+def simulated_judge(
+    judgments: pd.DataFrame, kind: str, tau: float = 0.6, sigma: float = 1.0, seed: int = 0
+) -> pd.DataFrame:
     """A prediction file built from ``true_grade``: ``perfect`` (one-hot) or ``noisy`` (softmax + noise)."""
     g = judgments["true_grade"].to_numpy(dtype=float)
     k = np.arange(4, dtype=float)
@@ -65,8 +66,10 @@ def main() -> None:
     ds = generate_sample(n_products=args.products, n_queries=args.queries, seed=args.seed)
     ds.splits = split_by_query(ds.queries, seed=args.seed)
     data_dir = ds.save(args.out / "data")
-    report: dict = {"sample": {"products": len(ds.products), "queries": len(ds.queries),
-                               "pairs": len(ds.judgments)}, "judges": {}}
+    report: dict = {
+        "sample": {"products": len(ds.products), "queries": len(ds.queries), "pairs": len(ds.judgments)},
+        "judges": {},
+    }
     k = 10
     for kind in args.judges.split(","):
         judge = simulated_judge(ds.judgments, kind, seed=args.seed)
@@ -74,16 +77,32 @@ def main() -> None:
         t0 = time.perf_counter()
         res = run_tradeoff(data_dir, judge, args.out / kind, RankConfig())
         base, best = res["engagement_only"], res["best_blend"]
-        rows = [{key: r.get(key) for key in ("name", "family", f"ndcg@{k}", f"ndcg_true@{k}", f"engagement@{k}",
-                                             "ndcg_rel_change", "engagement_rel_change",
-                                             f"dev_ndcg@{k}", f"dev_engagement@{k}")} for r in res["table"]]
+        rows = [
+            {
+                key: r.get(key)
+                for key in (
+                    "name",
+                    "family",
+                    f"ndcg@{k}",
+                    f"ndcg_true@{k}",
+                    f"engagement@{k}",
+                    "ndcg_rel_change",
+                    "engagement_rel_change",
+                    f"dev_ndcg@{k}",
+                    f"dev_engagement@{k}",
+                )
+            }
+            for r in res["table"]
+        ]
         report["judges"][kind] = {
             "judge_accuracy_vs_true_grade": acc,
             "seconds": round(time.perf_counter() - t0, 1),
             "baseline": "engagement_only labels",
             "engagement_only": {m: base.get(m) for m in (f"ndcg@{k}", f"engagement@{k}")},
-            "best_blend": {m: best.get(m) for m in ("name", f"ndcg@{k}", f"engagement@{k}", "ndcg_rel_change",
-                                                     "engagement_rel_change")},
+            "best_blend": {
+                m: best.get(m)
+                for m in ("name", f"ndcg@{k}", f"engagement@{k}", "ndcg_rel_change", "engagement_rel_change")
+            },
             "criterion": res["criterion"],
             "table": rows,
             "plot": res["paths"]["plot"],

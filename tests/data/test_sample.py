@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -194,3 +196,31 @@ def test_cli_sample(tmp_path) -> None:
     assert ds.splits is not None and set(ds.splits["query_id"]) == set(ds.queries["query_id"])
     bad = CliRunner().invoke(app, ["data", "sample", "--out", str(out), "--noise", "2"])
     assert bad.exit_code == 2 and "noise" in bad.output
+
+
+def test_brands_and_fitments_are_plausible(full: Dataset) -> None:
+    p = full.products
+    cases = p[p["title"].str.contains("Phone Case for|Case for iPhone|Case for Galaxy|Case for Pixel")]
+    apple = cases[cases["brand"] == "Apple"]
+    assert len(apple) and apple["attributes"].map(lambda a: a["compatible with"].startswith("iPhone")).all()
+    phones = p[p["category"] == "Electronics > Cell Phones"]
+    a15 = phones[phones["attributes"].map(lambda a: a.get("model") == "Galaxy A15")]
+    ultra = phones[phones["attributes"].map(lambda a: a.get("model") == "Galaxy S24 Ultra")]
+    if len(a15) and len(ultra):
+        assert a15["price"].median() < ultra["price"].median()
+    doubled = [t for t in p["title"] if re.search(r"\b(\w+ \w+) \1\b", t)]
+    assert not doubled  # no "Tempered Glass Tempered Glass"
+
+
+def test_small_sample_is_fast_and_split_by_band(small: Dataset) -> None:
+    import time
+
+    from ecomrel.data.splits import frequency_bands, split_by_query
+
+    t0 = time.perf_counter()
+    generate_sample(n_products=400, n_queries=80, seed=9)
+    assert time.perf_counter() - t0 < 3.0
+    s = split_by_query(small.queries, seed=0)
+    bands = frequency_bands(small.queries["frequency"])
+    assert set(bands) == {"head", "torso", "tail"}
+    assert set(s.loc[bands.to_numpy() == "tail", "split"]) == {"train", "dev", "test"}

@@ -66,9 +66,9 @@ def test_ece_hand_computed():
     # perfectly calibrated: confidence 0.5, half right
     probs = np.array([[0.5, 0.5, 0, 0]] * 4)
     assert expected_calibration_error(probs, np.array([0, 0, 1, 1])) == pytest.approx(0.0)
-    assert classification_metrics([3, 1], [3, 0], ["ece"], probs=np.array([[0, 0, 0.1, 0.9], [0.6, 0.4, 0, 0]]))[
-        "ece"
-    ] == pytest.approx(0.35)
+    assert classification_metrics(
+        [3, 1], [3, 0], ["ece"], probs=np.array([[0, 0, 0.1, 0.9], [0.6, 0.4, 0, 0]])
+    )["ece"] == pytest.approx(0.35)
 
 
 def test_missing_inputs_and_unknown_names_raise():
@@ -186,7 +186,15 @@ def test_eval_cli_prints_and_accumulates_stages(tmp_path):
     _pred().to_parquet(tmp_path / "pred.parquet")
     out = tmp_path / "eval" / "metrics.json"
     runner = CliRunner()
-    args = ["eval", "--data", str(tmp_path / "data"), "--pred", str(tmp_path / "pred.parquet"), "--split", "dev"]
+    args = [
+        "eval",
+        "--data",
+        str(tmp_path / "data"),
+        "--pred",
+        str(tmp_path / "pred.parquet"),
+        "--split",
+        "dev",
+    ]
     res = runner.invoke(app, [*args, "--out", str(out), "--stage", "one"])
     assert res.exit_code == 0, res.output
     assert "f1_macro" in res.output

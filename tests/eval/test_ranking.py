@@ -117,7 +117,9 @@ def test_ndcg_is_between_zero_and_one_and_one_for_the_ideal_order(grades, scores
     judged = pd.DataFrame(
         {"query_id": "q", "product_id": [f"p{i:02d}" for i in range(len(grades))], "grade": grades}
     )
-    run = pd.DataFrame({"query_id": "q", "product_id": [f"p{i:02d}" for i in range(len(scores))], "score": scores})
+    run = pd.DataFrame(
+        {"query_id": "q", "product_id": [f"p{i:02d}" for i in range(len(scores))], "score": scores}
+    )
     value = ranking_metrics(judged, run, [f"ndcg@{k}"])[f"ndcg@{k}"]
     if max(grades) == 0:
         assert math.isnan(value)

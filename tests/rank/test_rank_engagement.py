@@ -21,15 +21,17 @@ def test_one_impression_one_click_is_not_perfect():
 
 
 def _log():
-    return pd.DataFrame({
-        "query_id": ["a", "a", "a", "b", "b"],
-        "product_id": ["x", "y", "z", "x", "w"],
-        "impressions": [1, 1000, 1000, 100, 100],
-        "clicks": [1, 150, 10, 10, 10],
-        "add_to_carts": [1, 50, 5, 5, 5],
-        "orders": [0, 20, 1, 1, 1],
-        "position": [1.0] * 5,
-    })
+    return pd.DataFrame(
+        {
+            "query_id": ["a", "a", "a", "b", "b"],
+            "product_id": ["x", "y", "z", "x", "w"],
+            "impressions": [1, 1000, 1000, 100, 100],
+            "clicks": [1, 150, 10, 10, 10],
+            "add_to_carts": [1, 50, 5, 5, 5],
+            "orders": [0, 20, 1, 1, 1],
+            "position": [1.0] * 5,
+        }
+    )
 
 
 @pytest.mark.parametrize("prior", ["global", "query"])

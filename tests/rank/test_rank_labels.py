@@ -53,8 +53,12 @@ def test_content_gated_orders_bands_before_engagement():
 
 @pytest.mark.parametrize(
     ("rule", "expected"),
-    [("weighted_sum", [2, 2, 0]), ("multiplicative", [0, 1, 0]), ("content_only", [4, 2, 0]),
-     ("engagement_only", [0, 2, 0])],
+    [
+        ("weighted_sum", [2, 2, 0]),
+        ("multiplicative", [0, 1, 0]),
+        ("content_only", [4, 2, 0]),
+        ("engagement_only", [0, 2, 0]),
+    ],
 )
 def test_other_rules_bin_to_levels(rule, expected):
     cfg = BlendConfig(rule=rule, weight=0.5, levels=5)
@@ -72,10 +76,20 @@ def test_too_many_gated_levels_rejected():
 
 
 def test_make_labels_with_engagement():
-    frame = pd.DataFrame({"query_id": ["a", "a", "a"], "product_id": ["x", "y", "z"],
-                          "expected_grade": [3.0, 3.0, 0.2]})
-    eng = pd.DataFrame({"query_id": ["a"] * 3, "product_id": ["x", "y", "z"], "impressions": [100, 100, 100],
-                        "clicks": [5, 40, 60], "add_to_carts": [1, 10, 30], "orders": [0, 5, 10], "position": 1.0})
+    frame = pd.DataFrame(
+        {"query_id": ["a", "a", "a"], "product_id": ["x", "y", "z"], "expected_grade": [3.0, 3.0, 0.2]}
+    )
+    eng = pd.DataFrame(
+        {
+            "query_id": ["a"] * 3,
+            "product_id": ["x", "y", "z"],
+            "impressions": [100, 100, 100],
+            "clicks": [5, 40, 60],
+            "add_to_carts": [1, 10, 30],
+            "orders": [0, 5, 10],
+            "position": 1.0,
+        }
+    )
     lab = make_labels(frame, eng, LabelConfig())
     assert lab["label"].dtype.kind == "i"
     # y outranks x (same content, more engagement); z (irrelevant, most engaging) stays below both
@@ -94,8 +108,10 @@ def test_missing_judge_score_names_the_pair():
 
 def test_rank_config_yaml(tmp_path):
     p = tmp_path / "rank.yaml"
-    p.write_text("labels:\n  content: {kind: sigmoid_rescaled, alpha: 8, beta: 0.7}\n  blend: {rule: weighted_sum}\n"
-                 "ranker: {engine: xgboost}\n")
+    p.write_text(
+        "labels:\n  content: {kind: sigmoid_rescaled, alpha: 8, beta: 0.7}\n  blend: {rule: weighted_sum}\n"
+        "ranker: {engine: xgboost}\n"
+    )
     cfg = RankConfig.from_yaml(p)
     assert cfg.labels.content.kind == "sigmoid_rescaled" and cfg.ranker.engine == "xgboost"
     p.write_text("labels:\n  blend: {rule: nonsense}\n")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from ecomrel.data.schema import DataError
+from ecomrel.rank.rank_config import RankerConfig
 from ecomrel.rank.ranker import (
     RankerModel,
     check_group_limit,
@@ -17,7 +19,6 @@ from ecomrel.rank.ranker import (
     sort_by_query,
     train_ranker,
 )
-from ecomrel.rank.rank_config import RankerConfig
 
 FEATS = ["f0", "f1", "noise"]
 SMALL = RankerConfig(n_estimators=15, num_leaves=7, min_child_samples=3)
@@ -27,9 +28,15 @@ def frame(n_queries: int = 20, per_query: int = 8, seed: int = 0) -> pd.DataFram
     """Interleaved (unsorted) rows whose label is driven by f0."""
     rng = np.random.default_rng(seed)
     n = n_queries * per_query
-    df = pd.DataFrame({"query_id": [f"q{i % n_queries:02d}" for i in range(n)],
-                       "product_id": [f"p{i}" for i in range(n)],
-                       "f0": rng.uniform(0, 1, n), "f1": rng.uniform(0, 1, n), "noise": rng.normal(size=n)})
+    df = pd.DataFrame(
+        {
+            "query_id": [f"q{i % n_queries:02d}" for i in range(n)],
+            "product_id": [f"p{i}" for i in range(n)],
+            "f0": rng.uniform(0, 1, n),
+            "f1": rng.uniform(0, 1, n),
+            "noise": rng.normal(size=n),
+        }
+    )
     df["label"] = np.clip((df["f0"] * 4).astype(int), 0, 3)
     return df
 
@@ -74,9 +81,9 @@ def test_train_save_load_roundtrip(tmp_path, engine):
     scores = model.predict(df)
     assert _ndcg_like(df, scores) > 0.7
     paths = model.save(tmp_path / engine)
-    text = open(paths["model"]).read()
+    text = Path(paths["model"]).read_text()
     assert text.startswith("tree") if engine == "lightgbm" else json.loads(text)
-    meta = json.loads(open(paths["metadata"]).read())
+    meta = json.loads(Path(paths["metadata"]).read_text())
     assert meta["features"] == FEATS and meta["label_config"] == {"rule": "test"} and meta["engine"] == engine
     again = RankerModel.load(tmp_path / engine)
     np.testing.assert_allclose(again.predict(df), scores, rtol=1e-5, atol=1e-6)
@@ -97,9 +104,17 @@ def test_dask_ranker_on_local_cluster():
     from ecomrel.rank.ranker import train_ranker_dask
 
     df = frame(n_queries=12, per_query=6)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        model = train_ranker_dask(client, df, FEATS, SMALL.model_copy(update={"n_estimators": 5}),
-                                  [0.0, 1.0, 3.0, 7.0], n_partitions=3)
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        model = train_ranker_dask(
+            client,
+            df,
+            FEATS,
+            SMALL.model_copy(update={"n_estimators": 5}),
+            [0.0, 1.0, 3.0, 7.0],
+            n_partitions=3,
+        )
     assert model.metadata["distributed"]["partitions"] == 3
     assert _ndcg_like(df, model.predict(df)) > 0.5

@@ -224,7 +224,7 @@ class GradeThresholds:
         objective: str = "macro_f1",
         *,
         n_grades: int = 4,
-        n_candidates: int = 100,
+        n_candidates: int = 200,
         max_sweeps: int = 10,
         method: str = "",
     ) -> GradeThresholds:
@@ -245,8 +245,8 @@ class GradeThresholds:
         cand = np.unique(np.quantile(s, np.linspace(0, 1, n_candidates + 1)))
         cand = np.unique(np.concatenate([cand, [np.nextafter(s.max(), np.inf)]]))  # "never this grade"
         share_below = [float(np.mean(y < g)) for g in range(1, n_grades)]
-        cuts = np.array([cand[np.abs(cand - np.quantile(s, q)).argmin()] for q in share_below])
-        cuts = np.maximum.accumulate(cuts)
+        cuts = np.maximum.accumulate(np.quantile(s, share_below))
+        cand = np.unique(np.concatenate([cand, cuts]))
 
         def value(c: np.ndarray) -> float:
             return fn(y, np.searchsorted(c, s, side="right"), n_grades)

@@ -58,6 +58,9 @@ def _register() -> None:
     app.add_typer(train_cli.app, name="train")
     app.add_typer(export_cli.app, name="export")
     app.command("serve")(serve_cli.serve_command)
+    from ecomrel.cli import reason as reason_cli
+
+    app.add_typer(reason_cli.app, name="reason")
 
 
 _register()

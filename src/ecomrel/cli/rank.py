@@ -9,8 +9,9 @@ import typer
 
 from ecomrel.cli.common import friendly_errors
 
-app = typer.Typer(help="Rank with LLM labels: features, LambdaMART, content/engagement trade-off.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Rank with LLM labels: features, LambdaMART, content/engagement trade-off.", no_args_is_help=True
+)
 
 
 def _console():
@@ -22,10 +23,14 @@ def _console():
 @app.command("features")
 @friendly_errors
 def features_command(
-    data: Path = typer.Option(..., "--data", help="Data folder (products, queries, judgments, engagement, splits)."),
+    data: Path = typer.Option(
+        ..., "--data", help="Data folder (products, queries, judgments, engagement, splits)."
+    ),
     judge: Path | None = typer.Option(None, "--judge", help="Judge prediction file (judge/scores.parquet)."),
     student: Path | None = typer.Option(None, "--student", help="Cross-encoder student prediction file."),
-    out: Path = typer.Option(Path("rank/features"), "--out", help="Output folder for features.parquet/.json."),
+    out: Path = typer.Option(
+        Path("rank/features"), "--out", help="Output folder for features.parquet/.json."
+    ),
     config: Path | None = typer.Option(None, "--config", help="Rank config YAML (its `features` section)."),
 ) -> None:
     """Compute the feature Parquet keyed by (query_id, product_id) and its feature list."""
@@ -41,9 +46,13 @@ def features_command(
 @friendly_errors
 def train_command(
     data: Path = typer.Option(..., "--data", help="Data folder (engagement log and splits)."),
-    features: Path = typer.Option(Path("rank/features"), "--features", help="Folder from `ecomrel rank features`."),
+    features: Path = typer.Option(
+        Path("rank/features"), "--features", help="Folder from `ecomrel rank features`."
+    ),
     config: Path | None = typer.Option(None, "--config", help="Rank config YAML (labels, ranker)."),
-    out: Path = typer.Option(Path("rank/model"), "--out", help="Model folder (model.txt/.json + metadata.json)."),
+    out: Path = typer.Option(
+        Path("rank/model"), "--out", help="Model folder (model.txt/.json + metadata.json)."
+    ),
     split: str = typer.Option("train", "--split", help="Split whose queries are trained on."),
 ) -> None:
     """Build labels from the config and train the LambdaMART ranker on one split."""
@@ -87,7 +96,10 @@ def tradeoff_command(
     crit, best = res["criterion"], res["best_blend"]
     if best is not None:
         verdict = "meets" if crit["met"] else "does NOT meet"
-        con.print(f"best blend (chosen on {crit['selected_on']}): {best['name']} — {verdict} the criterion "
-                  f"(NDCG@{res['k']} up vs engagement-only, engagement loss ≤ "
-                  f"{res['config']['tradeoff']['max_engagement_loss']:.0%})", markup=False)
+        con.print(
+            f"best blend (chosen on {crit['selected_on']}): {best['name']} — {verdict} the criterion "
+            f"(NDCG@{res['k']} up vs engagement-only, engagement loss ≤ "
+            f"{res['config']['tradeoff']['max_engagement_loss']:.0%})",
+            markup=False,
+        )
     con.print(f"table: {res['paths']['table']}\nplot:  {res['paths']['plot']}", markup=False)

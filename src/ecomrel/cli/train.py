@@ -53,3 +53,36 @@ def distill(
             overrides[key] = str(value) if isinstance(value, Path) else value
     result = run_distill(DistillConfig.from_yaml(config, overrides), force=force)
     typer.echo(json.dumps({k: result[k] for k in ("model_dir", "predictions", "counts", "metrics")}, indent=2))
+
+
+@app.command("sft")
+@friendly_errors
+def sft(
+    config: Path = typer.Option(..., "--config", "-c", help="SFT YAML (see examples/sft_multicot.yaml)."),
+    sets: list[str] | None = typer.Option(None, "--set", help="Any config field: key.sub=value (YAML)."),
+    accelerate_config: str | None = typer.Option(
+        None,
+        "--accelerate-config",
+        help="Launch through accelerate: ddp, deepspeed_zero2, deepspeed_zero3, fsdp, cpu_single, or a file.",
+    ),
+    num_processes: int | None = typer.Option(
+        None, "--num-processes", help="accelerate processes (default: the visible GPUs)."
+    ),
+) -> None:
+    """Multi-CoT SFT of the judge with LoRA: LREF's EE → RA → DR curriculum, label-first targets."""
+    overrides = list(sets or [])
+    if accelerate_config:
+        from ecomrel.train.launch import launch_sft
+
+        try:
+            result = launch_sft(config, accelerate_config, overrides, num_processes)
+        except RuntimeError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+    else:
+        from ecomrel.train.sft_config import SFTRunConfig
+        from ecomrel.train.sft_trainer import run_sft
+
+        result = run_sft(SFTRunConfig.from_yaml(config, overrides))
+    keys = ("adapter", "model_dir", "curriculum", "steps", "train_loss", "train_seconds", "peak_rss_mb")
+    typer.echo(json.dumps({k: result.get(k) for k in keys}, indent=2, default=str))

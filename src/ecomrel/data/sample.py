@@ -3,6 +3,8 @@
 :func:`generate_sample` builds products, queries, graded judgments and engagement logs from the
 embedded vocabulary in :mod:`ecomrel.data.sample_vocab` (≈40 leaf categories, ≈180 product types).
 Everything is drawn from one ``numpy.random.Generator`` seeded by ``seed``: same seed, same frames.
+A sample too small for every type (fewer than 8 products per type) keeps whole categories, the
+most useful first, so each type still has several products to tell apart.
 
 Query kinds (``queries.kind``)
 ------------------------------
@@ -43,18 +45,21 @@ other types, lexical traps from other categories and random products, with per-q
 that every grade is well represented. ``grade`` starts as ``true_grade``; then exactly
 ``round(noise · n)`` judgments, chosen at random, are flipped like a human annotator would err:
 85 % to an adjacent grade, otherwise two steps; upwards (optimistic) with probability 0.65 where
-both directions exist. ``source_label`` is the name of the (noisy) grade; ``raw_score`` is null.
+both directions exist. ``source_label`` is the name of the (noisy) grade; ``raw_score`` is null;
+``rater_count`` is 1.
 
 Engagement
 ----------
 A simulated store search ranks each query's candidates by a popularity-biased lexical score
 (token overlap with title and brand + ``0.35·log popularity`` + noise), which sets ``position``.
-Impressions ~ Binomial(frequency·sessions, view(position)); clicks ~ Binomial(impressions,
-examination(position)·attractiveness), where attractiveness grows with the *perceived* grade,
-popularity and price attractiveness, and accessories of the searched product are boosted (people
-searching "iphone 15" click cases); add-to-carts ~ Binomial(clicks, p(true grade, price)), orders ~
-Binomial(add-to-carts, 0.6). So clicks mostly follow relevance, but popular substitutes draw many
-clicks and exact items ranked low are rarely seen — the disagreements real logs have.
+Impressions ~ Binomial(frequency, view(position)) with view = 1 on the first four slots, then
+0.85 per slot; clicks ~ Binomial(impressions, examination(position)·attractiveness) with
+examination = 1/log2(position + 1) and attractiveness a logistic function of the *perceived* grade
+(substitutes look like the real thing), popularity, price attractiveness and a boost for accessories
+of the searched product (people searching "iphone 15" click cases); add-to-carts ~ Binomial(clicks,
+p(true grade, price, popularity)); orders ~ Binomial(add-to-carts, 0.6). So clicks mostly follow
+relevance, but popular substitutes draw many clicks and exact items ranked low are rarely seen —
+the disagreements real logs have.
 """
 
 from __future__ import annotations
@@ -126,49 +131,13 @@ _SMALL_SAMPLE_ORDER = (
     "Electronics > Computers > Laptops",
     "Electronics > Computers > Computer Accessories",
 )
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "the",
-        "for",
-        "of",
-        "to",
-        "in",
-        "with",
-        "without",
-        "not",
-        "no",
-        "non",
-        "is",
-        "i",
-        "my",
-        "do",
-        "what",
-        "how",
-        "which",
-        "can",
-        "should",
-        "need",
-        "like",
-        "under",
-        "less",
-        "than",
-        "below",
-        "best",
-        "good",
-        "get",
-        "buy",
-        "sell",
-        "you",
-        "me",
-        "on",
-        "at",
-        "it",
-        "that",
-    ]
-)
+# fmt: off
+_STOP = frozenset({
+    "a", "an", "and", "the", "for", "of", "to", "in", "with", "without", "not", "no", "non", "is", "i",
+    "my", "do", "what", "how", "which", "can", "should", "need", "like", "under", "less", "than",
+    "below", "best", "good", "get", "buy", "sell", "you", "me", "on", "at", "it", "that",
+})
+# fmt: on
 _PRICE_STEPS = (
     5,
     10,
@@ -203,7 +172,7 @@ class _Intent:
     types: tuple[int, ...]
     brand: str | None = None
     attrs: dict[str, frozenset[str]] = field(default_factory=dict)
-    neg: tuple[str, str] | None = None  # (attribute or "brand", excluded value)
+    neg: tuple[str, frozenset[str]] | None = None  # (attribute or "brand", excluded values)
     price_max: float | None = None
     alt_brand: str | None = None
 
@@ -240,10 +209,15 @@ class _Store:
 _UNITS = frozenset({"in", "oz", "qt", "lb", "ft", "fl", "gal", "mm", "l", "w"})
 
 
+_ACRONYMS = {"tv": "TV", "usb": "USB", "hdmi": "HDMI", "led": "LED", "bbq": "BBQ", "pvc": "PVC", "tpe": "TPE"}
+
+
 def _title_case(text: str) -> str:
     words = []
     for w in text.split(" "):
-        if not w or any(c.isdigit() for c in w) or any(c.isupper() for c in w) or w in _UNITS:
+        if w.lower() in _ACRONYMS:
+            words.append(_ACRONYMS[w.lower()])
+        elif not w or any(c.isdigit() for c in w) or any(c.isupper() for c in w) or w in _UNITS:
             words.append(w)
         else:
             words.append("-".join(p[:1].upper() + p[1:] for p in w.split("-")))
@@ -258,7 +232,7 @@ def _stem(tok: str) -> str:
     return tok
 
 
-def tokens(text: str) -> set[str]:
+def _tokens(text: str) -> set[str]:
     """Lower-cased, lightly stemmed content tokens (the simulated store search's analyser)."""
     return {_stem(t) for t in re.findall(r"[a-z0-9]+", text.lower().replace("'", "")) if t not in _STOP}
 
@@ -268,6 +242,8 @@ def _q_value(attr: str, value: str, rng: np.random.Generator) -> str:
     v = value.lower()
     if attr == "gender" and rng.random() < 0.4:
         v = v.replace("'", "")
+    if attr == "size" and v.isdigit():  # shoe sizes: "size 10 running shoes"
+        v = f"size {v}"
     return v
 
 
@@ -348,7 +324,7 @@ def _build_store(n_products: int, rng: np.random.Generator) -> _Store:
     products.insert(0, "product_id", [f"P{i:0{width}d}" for i in range(len(products))])
 
     by_type = [np.flatnonzero(products["type_idx"].to_numpy() == ti) for ti in range(len(types))]
-    toks = [tokens(f"{t} {b}") for t, b in zip(products["title"], products["brand"], strict=True)]
+    toks = [_tokens(f"{t} {b}") for t, b in zip(products["title"], products["brand"], strict=True)]
     index: dict[str, list[int]] = {}
     for i, ts in enumerate(toks):
         for tok in ts:
@@ -373,6 +349,8 @@ def _make_product(t: V.ProductType, ti: int, brand_p: np.ndarray, rng: np.random
         attrs[k] = str(rng.choice(m[brand]))
     scale = 1.0
     for k, vals in t.attrs.items():
+        if k in attrs:  # fixed by the brand (a Samsung case fits a Galaxy)
+            continue
         j = int(rng.integers(len(vals)))
         v = vals[j]
         if v.startswith("~"):
@@ -382,17 +360,21 @@ def _make_product(t: V.ProductType, ti: int, brand_p: np.ndarray, rng: np.random
         if k == t.pscale and len(vals) > 1:
             scale *= 1.3 ** (j - (len(vals) - 1) / 2)
     tier = 1.8 if brand in V.PREMIUM_BRANDS else 0.6 if brand in V.BUDGET_BRANDS else 1.0
-    price = _round_price(t.price * tier * scale * float(rng.lognormal(0.0, 0.22)))
+    base = t.price
+    if attrs.get("model") in V.MODEL_PRICE:
+        base, tier = V.MODEL_PRICE[attrs["model"]], 1.0
+    price = _round_price(base * tier * scale * float(rng.lognormal(0.0, 0.22)))
 
+    noun = t.name if rng.random() < 0.8 or not t.synonyms else str(rng.choice(t.synonyms))
     parts = [brand]
-    if not t.brand_values and rng.random() < 0.45:
+    if "model" not in attrs and rng.random() < 0.45:
         parts.append(str(rng.choice(V.LINE_WORDS)))
     if "gender" in attrs:
         parts.append(_title_case(attrs["gender"]))
     for k in t.title_attrs:
-        if k not in ("gender", "colour", t.compat) and k not in hidden:
-            parts.append(attrs[k] if k in t.brand_values else _title_case(attrs[k]))
-    noun = t.name if rng.random() < 0.8 or not t.synonyms else str(rng.choice(t.synonyms))
+        if k in ("gender", "colour", t.compat) or k in hidden or attrs[k].lower() in noun:
+            continue
+        parts.append(attrs[k] if k in t.brand_values else _title_case(attrs[k]))
     parts.append(_title_case(noun))
     title = " ".join(parts)
     if t.compat == "compatible with":
@@ -457,7 +439,7 @@ def _q_brand(store, rng) -> _Intent:
     ti = _pick_type(store, rng)
     t, p = store.types[ti], _seed_product(store, ti, rng)
     b, w = p["brand"].lower(), _word(t, rng)
-    if t.brand_values and rng.random() < 0.5:  # "samsung galaxy s24"
+    if "model" in t.brand_values and rng.random() < 0.5:  # "samsung galaxy s24"
         model = p["attributes"]["model"]
         return _Intent(
             "brand", f"{b} {model.lower()}", (ti,), brand=p["brand"], attrs={"model": frozenset([model])}
@@ -497,19 +479,20 @@ def _negations(t: V.ProductType) -> list[tuple[str | None, str, str]]:
 
 
 def _q_negation(store, rng) -> _Intent:
-    ti = _pick_type(store, rng, lambda i, t: bool(_negations(t)) or len(t.brands) > 2)
+    ti = _pick_type(store, rng, lambda i, t: bool(_negations(t)))
     t = store.types[ti]
     negs = _negations(t)
     w = _word(t, rng, 0.25)
-    if not negs or rng.random() < 0.15:  # brand negation: "running shoes not nike"
-        b = str(store.products.iloc[int(rng.choice(store.by_type[ti]))]["brand"])
+    brands = [b for b in store.products["brand"].to_numpy()[store.by_type[ti]] if not _tokens(b) & _tokens(w)]
+    if brands and (not negs or rng.random() < 0.15):  # brand negation: "running shoes not nike"
+        b = str(rng.choice(brands))
         tmpl = str(rng.choice(["{w} not {b}", "{w} except {b}", "non {b} {w}"]))
-        return _Intent("negation", tmpl.format(w=w, b=b.lower()), (ti,), neg=("brand", b))
+        return _Intent("negation", tmpl.format(w=w, b=b.lower()), (ti,), neg=("brand", frozenset([b])))
     phrase, k, v = negs[int(rng.integers(len(negs)))]
     if phrase is None:
         tmpl = str(rng.choice(["{w} not {v}", "non {v} {w}", "{w} no {v}", "{w} that is not {v}"]))
         phrase = tmpl.format(w=w, v=v.lower())
-    return _Intent("negation", phrase, (ti,), neg=(k, v))
+    return _Intent("negation", phrase, (ti,), neg=(k, frozenset(v.split("|"))))
 
 
 def _price_step(x: float) -> int:
@@ -588,6 +571,17 @@ def _q_alternative(store, rng) -> _Intent:
     return intent
 
 
+_SHORT_ACCESSORY = {
+    "phone case": "case",
+    "battery pack": "battery",
+    "replacement straw lid": "straw lid",
+    "ink cartridge": "ink",
+    "screen protector": "screen protector",
+    "laptop sleeve": "sleeve",
+    "tv wall mount": "mount",
+}
+
+
 def _q_accessory(store, rng) -> _Intent:
     names = {t.name: i for i, t in enumerate(store.types)}
 
@@ -604,7 +598,7 @@ def _q_accessory(store, rng) -> _Intent:
         v = p["attributes"][a.compat]
         main = a.accessory_for[0]
         target = v.lower() if a.compat == "compatible with" else f"{v} {main}"
-        short = aw.split()[-1] if a.compat == "compatible with" and rng.random() < 0.5 else aw
+        short = _SHORT_ACCESSORY.get(a.name, aw) if rng.random() < 0.5 else aw
         return _Intent("accessory", f"{short} for {target}", (ai,), attrs={a.compat: frozenset([v])})
     mains = [m for m in a.accessory_for if m in names and len(store.by_type[names[m]])]
     m = store.types[names[str(rng.choice(mains))]]
@@ -612,8 +606,10 @@ def _q_accessory(store, rng) -> _Intent:
     if rng.random() < 0.25:
         mb = _seed_product(store, names[m.name], rng)["brand"].lower()
         mw = f"{mb} {mw}"
-    tmpl = str(rng.choice(["{a} for {m}", "{m} {a}", "{a} for my {m}", "replacement {a} for {m}"]))
-    return _Intent("accessory", tmpl.format(a=aw, m=mw), (ai,))
+    templates = ["{a} for {m}", "{a} for {m}", "{a} for my {m}"]
+    if not set(mw.split()) & set(aw.split()):  # "pellet grill wood pellets", not "stroller stroller caddy"
+        templates.append("{m} {a}")
+    return _Intent("accessory", str(rng.choice(templates)).format(a=aw, m=mw), (ai,))
 
 
 def _q_question(store, rng) -> _Intent:
@@ -632,7 +628,8 @@ def _q_question(store, rng) -> _Intent:
         return _q_bare(store, rng)
     t = store.types[ti]
     tmpl = str(rng.choice(V.QUESTION_TEMPLATES))
-    return _Intent("question", tmpl.format(type=_word(t, rng, 0.2), use=rng.choice(t.uses)), (ti,))
+    text = tmpl.format(type=_word(t, rng, 0.2), use=rng.choice(t.uses))
+    return _Intent("question", re.sub(r"\ba ([aeiou])", r"an \1", text), (ti,))
 
 
 def _q_misspelling(store, rng) -> _Intent:
@@ -715,11 +712,11 @@ def _violations(it: _Intent, brand: str, attrs: dict, price: float) -> bool:
 def _excluded(it: _Intent, brand: str, attrs: dict) -> bool:
     if it.neg is None:
         return False
-    k, v = it.neg
-    return brand == v if k == "brand" else attrs.get(k) == v
+    k, values = it.neg
+    return brand in values if k == "brand" else attrs.get(k) in values
 
 
-def true_grade(store: _Store, it: _Intent, i: int) -> int:
+def _rule_grade(store: _Store, it: _Intent, i: int) -> int:
     """The documented ground-truth rules (module docstring) for query intent ``it`` and product ``i``."""
     ti = int(store.p_type[i])
     brand, attrs, price = store.p_brand[i], store.p_attrs[i], float(store.p_price[i])
@@ -747,7 +744,7 @@ def _candidates(store: _Store, it: _Intent, rng: np.random.Generator) -> tuple[n
         for j in same_cat:
             pool.update(store.by_type[j].tolist())
     traps: set[int] = set()
-    for tok in tokens(it.text):
+    for tok in _tokens(it.text):
         if tok in store.token_index:
             traps.update(store.token_index[tok].tolist())
     traps -= pool
@@ -756,7 +753,7 @@ def _candidates(store: _Store, it: _Intent, rng: np.random.Generator) -> tuple[n
         trap_list = rng.choice(trap_list, 60, replace=False)
     rand = rng.choice(n_prod, size=min(n_prod, 40), replace=False)
     cand = np.array(sorted(pool | set(trap_list.tolist()) | set(rand.tolist())), dtype=int)
-    grades = np.array([true_grade(store, it, int(i)) for i in cand], dtype=int)
+    grades = np.array([_rule_grade(store, it, int(i)) for i in cand], dtype=int)
     is_trap = np.isin(cand, trap_list)
 
     n = int(rng.integers(15, 41))
@@ -800,7 +797,7 @@ def _engagement(
     store: _Store, it: _Intent, freq: int, cand: np.ndarray, grades: np.ndarray, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
     prods = store.products
-    qtok = tokens(it.text)
+    qtok = _tokens(it.text)
     overlap = np.array([len(qtok & store.tokens[i]) / max(1, len(qtok)) for i in cand])
     pop = prods["popularity"].to_numpy()[cand]
     score = overlap + 0.35 * np.log(pop) + rng.normal(0.0, 0.25, len(cand))

@@ -9,8 +9,8 @@ product type is declared with a compact string DSL so that the whole store fits 
   description but never printed in the title.
 * ``title="size material"`` — attributes printed before the product noun, in that order; ``colour``
   and ``gender`` are placed by the title builder itself.
-* ``neg="without hood>hood=hooded"`` — negation phrases: the query phrase, then the attribute value
-  it excludes. Material negations ("not leather") are derived automatically.
+* ``neg="without hood>hood=hooded"`` — negation phrases: the query phrase, then the attribute value(s)
+  it excludes (``flavor=salmon|tuna``). Material negations ("not leather") are derived automatically.
 * ``acc`` (accessory for), ``comp`` (complements), ``subs`` (substitute types): ``|``-separated
   type names; relations are made symmetric by the generator.
 * ``compat`` — the attribute an accessory query names ("case for iphone 15" → ``compatible with``).
@@ -136,7 +136,7 @@ CATEGORIES: dict[str, tuple[str, list[dict]]] = {
             T("dish soap", "dishwashing liquid|dish detergent", 6,
               "scent=unscented|lemon|lavender|free & clear; capacity=16 oz|24 oz|48 oz;"
               " pack size=1 pack|2 pack|4 pack", "scent", comp="dish brush", pscale="capacity",
-              neg="dish soap without fragrance>scent=lemon"),
+              neg="dish soap without fragrance>scent=lemon|lavender"),
             T("pot lid", "glass lid|universal lid|pan lid", 18,
               "size=8 in|10 in|12 in; material=tempered glass|stainless steel", "size material",
               acc="skillet|saucepan|stock pot|wok"),
@@ -177,7 +177,7 @@ CATEGORIES: dict[str, tuple[str, list[dict]]] = {
     "Home > Kitchen > Appliance Accessories": (
         "Melitta|Bunn|Cuisinart|Amazon Basics|Keurig|Ninja|Urnex|Impresa",
         [
-            T("coffee filter", "coffee filters|paper filters", 7,
+            T("coffee filter", "coffee filters|drip filters", 7,
               "style=basket|cone #2|cone #4|reusable mesh; pack size=1 count|100 count|200 count|600 count",
               "style", acc="coffee maker", pscale="pack size"),
             T("air fryer liners", "parchment liners|air fryer paper", 10,
@@ -348,7 +348,7 @@ CATEGORIES: dict[str, tuple[str, list[dict]]] = {
         ],
     ),
     "Home > Lighting": (
-        "Philips|GE|Feit Electric|Sylvania|Globe Electric|Brightech|Amazon Basics|Cree|Lutron",
+        "Philips|GE|Feit Electric|Sylvania|Globe Electric|Brightech|Amazon Basics|Cree",
         [
             T("table lamp", "bedside lamp|lamp", 45,
               "material=ceramic|metal|glass|wood; pack size=1 pack|set of 2; colour=white|black|brass|blue|grey",
@@ -519,7 +519,7 @@ CATEGORIES: dict[str, tuple[str, list[dict]]] = {
               " magsafe=magsafe compatible|~no magsafe; colour=black|clear|pink|blue|purple|green",
               "material", acc="smartphone", compat="compatible with", neg="phone case not leather>material=leather",
               weight=2.5),
-            T("screen protector", "tempered glass screen protector", 12,
+            T("screen protector", "screen guard|glass screen protector", 12,
               "compatible with=iPhone 15|iPhone 15 Pro|iPhone 14|Galaxy S24|Galaxy S24 Ultra|Pixel 8;"
               " material=tempered glass|film; pack size=1 pack|2 pack|3 pack; privacy=privacy|~clear",
               "material", acc="smartphone", compat="compatible with", pscale="pack size"),
@@ -545,7 +545,7 @@ CATEGORIES: dict[str, tuple[str, list[dict]]] = {
             T("chromebook", "chrome book", 300,
               "screen size=11.6 in|14 in|15.6 in; memory=4GB RAM|8GB RAM; colour=silver|grey",
               "screen size memory", subs="laptop", uses="school|kids"),
-            T("tablet", "ipad|android tablet", 400,
+            T("tablet", "tablet computer|touchscreen tablet", 400,
               "screen size=8 in|10.9 in|12.9 in; storage=64GB|128GB|256GB; colour=silver|space grey|blue|pink",
               "screen size storage", pscale="storage", subs="laptop", uses="kids|reading|drawing"),
         ],
@@ -615,7 +615,7 @@ CATEGORIES: dict[str, tuple[str, list[dict]]] = {
         "Nike|Adidas|New Balance|Brooks|ASICS|Skechers|Hoka|Timberland|Dr. Martens|UGG|Converse|Vans|Crocs",
         [
             T("running shoes", "running sneakers|runners", 110,
-              f"{GENDER}|kids'; {SHOE_SIZE}; width=regular|wide; colour=black|white|grey|blue|pink",
+              f"{GENDER}|kids'; {SHOE_SIZE}; width=~regular width|wide; colour=black|white|grey|blue|pink",
               "gender", subs="sneakers", comp="shoe insoles|socks", uses="marathon training|trail running|flat feet",
               weight=2.5),
             T("sneakers", "tennis shoes|casual shoes", 80,
@@ -642,7 +642,7 @@ CATEGORIES: dict[str, tuple[str, list[dict]]] = {
             T("rain jacket", "raincoat|rain coat|waterproof jacket", 100,
               f"{GENDER}; {APPAREL_SIZE}; hood=hooded|~no hood; colour=black|navy|yellow|green|red",
               "gender hood", neg="rain jacket without hood>hood=hooded", subs="puffer jacket", weight=1.5),
-            T("puffer jacket", "down jacket|puffer coat|winter coat", 160,
+            T("puffer jacket", "puffer coat|puffy jacket|winter coat", 160,
               f"{GENDER}; {APPAREL_SIZE}; fill=down|synthetic insulation; hood=hooded|~no hood;"
               " colour=black|navy|olive|red|cream", "gender fill", neg="puffer jacket without down>fill=down",
               weight=1.5),
@@ -745,7 +745,7 @@ CATEGORIES: dict[str, tuple[str, list[dict]]] = {
               "height=34 in|54 in|72 in; colour=grey|beige|brown", "height", pscale="height"),
             T("cat food", "dry cat food|wet cat food", 30,
               "form=dry|wet pate|wet chunks; flavor=chicken|salmon|tuna|turkey; life stage=kitten|adult|senior",
-              "life stage flavor", neg="cat food without fish>flavor=salmon", weight=1.5),
+              "life stage flavor", neg="cat food without fish>flavor=salmon|tuna", weight=1.5),
             T("litter scoop", "cat litter scoop|pooper scooper", 10,
               "material=metal|plastic; size=standard|large", "material", acc="litter box"),
         ],
@@ -781,7 +781,7 @@ CATEGORIES: dict[str, tuple[str, list[dict]]] = {
               "thickness=4mm|6mm|1/2 in; material=PVC|TPE|natural rubber|cork; colour=black|purple|blue|green|pink",
               "thickness material", neg="yoga mat not pvc>material=PVC", comp="yoga mat bag",
               uses="hot yoga|pilates", weight=1.5),
-            T("dumbbells", "dumbbell set|hand weights|dumbbell", 60,
+            T("dumbbells", "dumbbell set|hand weights|dumbbell", 40,
               "weight=5 lb|10 lb|20 lb|50 lb|adjustable 5-52.5 lb; material=neoprene|cast iron|rubber hex;"
               " pack size=pair|single", "weight material", pscale="weight", subs="kettlebell", weight=1.5),
             T("resistance bands", "exercise bands|workout bands", 20,
@@ -874,6 +874,154 @@ CATEGORIES: dict[str, tuple[str, list[dict]]] = {
               "type", uses="game night|families"),
         ],
     ),
+}
+
+# Types whose makers differ from their category's usual brands ("Dell" makes laptops, not tablets).
+BRANDS_BY_TYPE: dict[str, str] = {
+    "chain mail scrubber": "Lodge|Herda|Knapp Made|Amazon Basics|OXO",
+    "cast iron conditioner": "Lodge|Crisbee|Caron & Doucet|Field Company",
+    "dish brush": "OXO|Casabella|Full Circle|Scrub Daddy|Amazon Basics",
+    "dish soap": "Dawn|Seventh Generation|Mrs. Meyer's|Method|Palmolive|Ecover",
+    "pot lid": "Cuisinart|Calphalon|Lodge|T-fal|Farberware|Amazon Basics",
+    "cutting board": "OXO|John Boos|Farberware|Joseph Joseph|Totally Bamboo|Amazon Basics",
+    "silicone spatula": "OXO|GIR|Di Oro|KitchenAid|Farberware",
+    "coffee maker": "Keurig|Cuisinart|Mr. Coffee|Breville|Ninja|Hamilton Beach|De'Longhi",
+    "blender": "Ninja|Vitamix|Blendtec|Hamilton Beach|KitchenAid|Cuisinart|Black+Decker",
+    "toaster": "Cuisinart|Breville|Hamilton Beach|KitchenAid|Black+Decker|Smeg",
+    "air fryer": "Ninja|Instant|Cosori|Chefman|Cuisinart|Philips",
+    "electric kettle": "Cuisinart|Fellow|Hamilton Beach|Breville|Cosori|Smeg",
+    "stand mixer": "KitchenAid|Cuisinart|Hamilton Beach|Kenwood|Breville",
+    "coffee filter": "Melitta|Bunn|Mr. Coffee|If You Care|Amazon Basics|Cuisinart",
+    "air fryer liners": "Cosori|Ninja|Katbite|Amazon Basics|Instant",
+    "descaling solution": "Urnex|Impresa|Keurig|Affresh|Breville",
+    "coffee pods": "Starbucks|Green Mountain|Folgers|Dunkin|Peet's|Lavazza|Death Wish",
+    "ground coffee": "Starbucks|Folgers|Dunkin|Peet's|Lavazza|Death Wish|Maxwell House",
+    "whole bean coffee": "Starbucks|Peet's|Lavazza|Death Wish|Stumptown|Kicking Horse",
+    "tea bags": "Twinings|Bigelow|Tazo|Lipton|Yogi|Harney & Sons",
+    "bottle brush": "OXO|Hydro Flask|Amazon Basics|CamelBak|Owala",
+    "replacement straw lid": "Stanley|Yeti|Hydro Flask|Owala|Amazon Basics|Simple Modern",
+    "mattress": "Zinus|Casper|Tempur-Pedic|Sealy|Nectar|Purple|Serta|Saatva",
+    "bed frame": "Zinus|Novilla|Walker Edison|Ashley|Allewie|Amazon Basics",
+    "nightstand": "Ashley|Sauder|Walker Edison|South Shore|Prepac|Nathan James",
+    "dresser": "Ashley|Sauder|Walker Edison|South Shore|Prepac",
+    "mattress topper": "Tempur-Pedic|Sleep Innovations|Linenspa|Mellanni|Amazon Basics|Casper",
+    "office chair": "Herman Miller|Steelcase|Branch|Hbada|Sihoo|Flash Furniture|Amazon Basics",
+    "standing desk": "FlexiSpot|Uplift|Branch|Vari|Amazon Basics|Fezibo",
+    "desk": "Sauder|Bush Furniture|Walker Edison|Amazon Basics|Branch|Coleshome",
+    "chair mat": "Amazon Basics|Floortex|Kuyal|Marvelux",
+    "led bulb": "Philips|GE|Feit Electric|Sylvania|Cree|Amazon Basics|Sengled",
+    "table lamp": "Brightech|Globe Electric|Amazon Basics|Catalina Lighting|Tomons|Philips",
+    "floor lamp": "Brightech|Globe Electric|Amazon Basics|Catalina Lighting|Tomons",
+    "desk lamp": "Brightech|TaoTronics|Globe Electric|Amazon Basics|BenQ|Philips",
+    "ceiling light": "Globe Electric|Hampton Bay|Amazon Basics|Kichler|Philips",
+    "patio umbrella": "Sunnydaze|Best Choice Products|Abba Patio|Amazon Basics|Classic Accessories",
+    "patio furniture cover": "Classic Accessories|Duck Covers|Amazon Basics|Ultcover",
+    "umbrella base": "Sunnydaze|Classic Accessories|Amazon Basics|Best Choice Products",
+    "gas grill": "Weber|Char-Broil|Nexgrill|Napoleon|Cuisinart|Monument Grills",
+    "charcoal grill": "Weber|Kamado Joe|Char-Griller|Big Green Egg|Char-Broil|Oklahoma Joe's",
+    "pellet grill": "Traeger|Pit Boss|Camp Chef|Z Grills|Weber|Recteq",
+    "griddle": "Blackstone|Pit Boss|Camp Chef|Nexgrill|Cuisinart",
+    "grill cover": "Weber|Classic Accessories|Char-Broil|Unicook|Traeger|Blackstone",
+    "grill brush": "Weber|Grillaholics|Kona|Char-Broil|Grillart",
+    "wood pellets": "Traeger|Pit Boss|Bear Mountain|Lumberjack|Kingsford",
+    "trimmer line": "Oregon|Husqvarna|Cyclone|Ryobi|Craftsman|EGO",
+    "garden hose": "Flexzilla|Gilmour|Teknor Apex|Zero-G|Melnor",
+    "hose nozzle": "Gilmour|Melnor|Dramm|Flexzilla",
+    "drill bit set": "DeWalt|Milwaukee|Bosch|Makita|Ryobi|Irwin",
+    "battery pack": "DeWalt|Milwaukee|Ryobi|Makita|Powerextra",
+    "phone case": "OtterBox|Spigen|Casetify|ESR|ZAGG|Apple|Samsung|Amazon Basics",
+    "screen protector": "ZAGG|Spigen|ESR|amFilm|Belkin",
+    "phone charger": "Anker|Belkin|Apple|Samsung|Amazon Basics|UGREEN",
+    "charging cable": "Anker|Belkin|Apple|Amazon Basics|UGREEN",
+    "power bank": "Anker|Belkin|INIU|Mophie|Amazon Basics",
+    "chromebook": "Acer|HP|Lenovo|ASUS|Samsung|Dell",
+    "tablet": "Apple|Samsung|Amazon|Lenovo|Microsoft",
+    "wireless mouse": "Logitech|Razer|Microsoft|Apple|Amazon Basics|Corsair",
+    "keyboard": "Logitech|Razer|Corsair|Keychron|Microsoft|Apple",
+    "laptop sleeve": "Targus|Amazon Basics|Incase|Tomtoc|Case Logic",
+    "laptop stand": "Rain Design|Nulaxy|Amazon Basics|Twelve South|Belkin",
+    "usb c hub": "Anker|Belkin|Satechi|UGREEN|Amazon Basics",
+    "monitor": "Dell|LG|Samsung|ASUS|Acer|BenQ|HP",
+    "soundbar": "Sony|Bose|Samsung|JBL|Sonos|Vizio",
+    "bluetooth speaker": "JBL|Bose|Sony|Anker|Ultimate Ears|Marshall",
+    "headphone case": "Amazon Basics|Case Logic|Geekria|Spigen",
+    "tv": "Samsung|LG|Sony|TCL|Hisense|Vizio|Roku|Amazon",
+    "tv wall mount": "Mounting Dream|Sanus|Echogear|Amazon Basics|USX Mount",
+    "hdmi cable": "Amazon Basics|Belkin|Monoprice|Cable Matters|Anker",
+    "streaming device": "Roku|Amazon|Google|Apple",
+    "running shoes": "Nike|Adidas|New Balance|Brooks|ASICS|Hoka|Saucony|Skechers",
+    "sneakers": "Nike|Adidas|New Balance|Converse|Vans|Skechers|Puma|Reebok",
+    "boots": "Timberland|Dr. Martens|UGG|Columbia|Merrell|Sorel|Blundstone",
+    "sandals": "Birkenstock|Teva|Crocs|Chaco|Reef|Adidas|Nike",
+    "slippers": "UGG|Dearfoams|Minnetonka|Birkenstock|Acorn",
+    "shoe insoles": "Dr. Scholl's|Superfeet|Powerstep|Spenco",
+    "leggings": "Lululemon|Nike|Adidas|Under Armour|Gymshark|Amazon Essentials|Champion",
+    "socks": "Hanes|Gildan|Nike|Adidas|Under Armour|Bombas|Darn Tough|Smartwool",
+    "shampoo": "Pantene|Olaplex|OGX|Dove|L'Oreal|Head & Shoulders|Redken|SheaMoisture|Briogeo",
+    "conditioner": "Pantene|Olaplex|OGX|Dove|L'Oreal|Redken|SheaMoisture|Briogeo",
+    "hair dryer": "Dyson|Revlon|Conair|BaBylissPRO|T3|Shark",
+    "hair straightener": "BaBylissPRO|CHI|Conair|GHD|Revlon|Dyson",
+    "dog food": "Purina|Blue Buffalo|Hill's Science Diet|Royal Canin|Pedigree|Frisco",
+    "dog bed": "Frisco|PetSafe|Furhaven|Amazon Basics|Big Barker",
+    "dog leash": "Ruffwear|PetSafe|Frisco|Rabbitgoo|Blueberry Pet|Flexi",
+    "dog harness": "Ruffwear|PetSafe|Frisco|Rabbitgoo|Blueberry Pet",
+    "dog collar": "Ruffwear|PetSafe|Frisco|Blueberry Pet",
+    "dog toy": "KONG|Nylabone|Frisco|Benebone|Chuckit!",
+    "cat litter": "Fresh Step|Arm & Hammer|Tidy Cats|Dr. Elsey's|Frisco|Purina",
+    "cat food": "Purina|Blue Buffalo|Hill's Science Diet|Royal Canin|Frisco|Fancy Feast",
+    "litter box": "Catit|Frisco|PetSafe|IRIS USA|Petmate|Amazon Basics",
+    "cat tree": "Frisco|Amazon Basics|Go Pet Club|Feandrea",
+    "litter scoop": "Frisco|Petmate|iPrimio|Amazon Basics",
+    "tent": "Coleman|Kelty|Marmot|Big Agnes|Nemo|Teton Sports|Core",
+    "sleeping bag": "Kelty|Marmot|Big Agnes|Nemo|Teton Sports|Coleman",
+    "sleeping pad": "Nemo|Therm-a-Rest|Big Agnes|Klymit|Teton Sports",
+    "camping chair": "Coleman|GCI Outdoor|Helinox|Kelty|ALPS Mountaineering",
+    "headlamp": "Black Diamond|Petzl|Coleman|Nitecore|Energizer",
+    "cooler": "Yeti|Igloo|RTIC|Coleman|Stanley|Pelican",
+    "yoga mat": "Gaiam|Manduka|Lululemon|Amazon Basics|JadeYoga|Liforme",
+    "dumbbells": "Bowflex|CAP Barbell|Amazon Basics|Rogue|PowerBlock|Yes4All",
+    "resistance bands": "TheraBand|Fit Simplify|Amazon Basics|Bodylastics|Gaiam",
+    "foam roller": "TriggerPoint|Amazon Basics|Gaiam|LuxFit",
+    "kettlebell": "CAP Barbell|Rogue|Amazon Basics|Bowflex|Yes4All",
+    "yoga mat bag": "Gaiam|Manduka|Lululemon",
+    "stroller": "Graco|Chicco|UPPAbaby|Evenflo|Baby Jogger|Britax|Nuna",
+    "car seat": "Graco|Chicco|UPPAbaby|Evenflo|Britax|Nuna",
+    "stroller organizer": "Skip Hop|Munchkin|Graco|UPPAbaby|Baby Jogger",
+    "baby monitor": "Infant Optics|Owlet|Nanit|VTech|Eufy",
+    "diapers": "Pampers|Huggies|Luvs|Honest|Hello Bello",
+    "baby wipes": "Pampers|Huggies|WaterWipes|Honest|Hello Bello",
+    "diaper cream": "Desitin|Aquaphor|Boudreaux's|Honest",
+    "pens": "Pilot|BIC|Paper Mate|Sharpie|uni-ball|Zebra",
+    "notebook": "Five Star|Moleskine|Mead|Leuchtturm1917|Amazon Basics|Rocketbook",
+    "sticky notes": "Post-it|Amazon Basics|Early Buy|Mr. Pen",
+    "ink cartridge": "HP|Canon|Epson|Brother|LxTek",
+    "printer paper": "HP|Amazon Basics|Hammermill|Navigator",
+}
+
+# Accessory fitments follow the maker ("Apple" cases fit iPhones); "*" is any other (third-party) brand.
+FITS_BY_BRAND: dict[str, dict[str, tuple[str, ...]]] = {
+    "phone case": {
+        "Apple": ("iPhone 15", "iPhone 15 Pro", "iPhone 14"),
+        "Samsung": ("Galaxy S24", "Galaxy S24 Ultra", "Galaxy A15"),
+    },
+    "battery pack": {
+        "DeWalt": ("DeWalt 20V",), "Milwaukee": ("Milwaukee M18",), "Ryobi": ("Ryobi 18V",),
+        "Makita": ("Makita 18V",),
+    },
+    "ink cartridge": {
+        "HP": ("HP 67", "HP 910"), "Canon": ("Canon PG-245",), "Epson": ("Epson 212",),
+        "Brother": ("Brother LC3013",),
+    },
+    "replacement straw lid": {
+        "Stanley": ("Stanley 40 oz",), "Yeti": ("Yeti 20 oz",), "Hydro Flask": ("Hydro Flask wide mouth",),
+        "Owala": ("Owala 24 oz",),
+    },
+}
+
+# Launch prices of the phone models: a Galaxy A15 is not priced like an S24 Ultra.
+MODEL_PRICE: dict[str, float] = {
+    "iPhone 15": 799, "iPhone 15 Pro": 999, "iPhone 14": 599, "Galaxy S24": 799, "Galaxy S24 Ultra": 1199,
+    "Galaxy A15": 199, "Pixel 8": 699, "Pixel 8a": 499, "Moto G Power": 249, "Razr": 699,
 }
 
 PREMIUM_BRANDS = frozenset(_split(
@@ -993,7 +1141,11 @@ def build_types() -> list[ProductType]:
         cat_brands = tuple(dict.fromkeys(_split(brands)))
         for s in specs:
             bv = {k: {b: tuple(v) for b, v in m.items()} for k, m in s.get("brand_values", {}).items()}
-            type_brands = tuple(b for b in cat_brands if not bv or all(b in m for m in bv.values()))
+            own = _split(BRANDS_BY_TYPE[s["name"]]) if s["name"] in BRANDS_BY_TYPE else cat_brands
+            if s["name"] in FITS_BY_BRAND:
+                fits = _attrs(s["attrs"])[s["compat"]]
+                bv[s["compat"]] = {**dict.fromkeys(own, fits), **FITS_BY_BRAND[s["name"]]}
+            type_brands = tuple(b for b in own if not bv or all(b in m for m in bv.values()))
             out.append(
                 ProductType(
                     name=s["name"],
@@ -1002,7 +1154,7 @@ def build_types() -> list[ProductType]:
                     price=float(s["price"]),
                     attrs=_attrs(s["attrs"]),
                     title_attrs=_title_attrs(s["title"], set(_attrs(s["attrs"])) | set(bv)),
-                    brands=_split(s["brands"]) if "brands" in s else type_brands,
+                    brands=type_brands,
                     negations=_negs(s.get("neg", "")),
                     accessory_for=_split(s.get("acc", "")),
                     complements=_split(s.get("comp", "")),

@@ -213,8 +213,7 @@ def _cumpt(config: JudgeConfig, scores: pd.DataFrame, pairs: pd.DataFrame, ds: D
     if config.tune_split is not None:
         if "grade" not in pairs.columns:
             raise DataError("cannot tune CumPT thresholds: the judgments have no grade column")
-        mask = pairs["query_id"].isin(ds.split_queries(config.tune_split)).to_numpy()
-        mask &= pairs["grade"].notna().to_numpy()
+        mask = pairs["query_id"].isin(ds.split_queries(config.tune_split)).to_numpy() & pairs["grade"].notna().to_numpy()
         if not mask.any():
             raise DataError(f"no scored pairs of split {config.tune_split!r} to tune CumPT thresholds on")
         return tune(

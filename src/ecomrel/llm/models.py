@@ -130,26 +130,42 @@ def cache_is_complete(folder: Path, source: Path | None = None, verify: str = "s
     return True
 
 
-def convert_gguf(gguf_dir: Path, gguf_file: str, dest: Path) -> Path:
-    """Dequantize a GGUF checkpoint to an fp32 safetensors folder at ``dest`` (atomic)."""
+def _load_gguf(gguf_dir: Path, gguf_file: str) -> tuple[Any, Any]:
+    """Dequantize a GGUF checkpoint (slow: every tensor) into an fp32 model and its tokenizer."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=gguf_file, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf_file)
+    return model, tokenizer
+
+
+def _plain_copy(gguf_model: Any) -> Any:
+    """The same weights in a model built from the config: ``save_pretrained`` refuses GGUF-loaded ones."""
+    from transformers import AutoModelForCausalLM
+
+    config = gguf_model.config
+    if hasattr(config, "quantization_config"):  # it is fp32 now; the GGUF claim blocks saving
+        delattr(config, "quantization_config")
+    with torch.device("meta"):
+        clean = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    clean.load_state_dict(gguf_model.state_dict(), assign=True)
+    clean.tie_weights()
+    clean.generation_config = gguf_model.generation_config
+    return clean
+
+
+def convert_gguf(gguf_dir: Path, gguf_file: str, dest: Path) -> Path:
+    """Convert a GGUF checkpoint into an fp32 safetensors folder at ``dest``, atomically.
+
+    Written into a temporary sibling folder, marker last, then renamed into place: a killed
+    conversion leaves no folder that :func:`cache_is_complete` would accept.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        gguf_model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=gguf_file, dtype=torch.float32)
-        tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf_file)
-        config = gguf_model.config
-        # save_pretrained refuses a model that claims to be GGUF-quantized: it is fp32 now
-        if hasattr(config, "quantization_config"):
-            delattr(config, "quantization_config")
-        with torch.device("meta"):
-            clean = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-        clean.load_state_dict(gguf_model.state_dict(), assign=True)
-        clean.tie_weights()
-        clean.generation_config = gguf_model.generation_config
-        clean.save_pretrained(tmp, safe_serialization=True)
+        gguf_model, tokenizer = _load_gguf(gguf_dir, gguf_file)
+        _plain_copy(gguf_model).save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         source = gguf_dir / gguf_file
         marker = {

@@ -52,7 +52,7 @@ class PromptTemplate:
     name: str
     system: str
     user: str
-    plain_format: str = "{system}\n\n{user}\nGrade: "
+    plain_format: str = "{system}\n\n{user}\nGrade:\n"
     field_caps: Mapping[str, int] = field(default_factory=dict)
     max_attributes: int = 8
     max_prompt_tokens: int = 320
@@ -254,8 +254,11 @@ def grade_tokens(
     tokenizer: Any,
     scale: GradeScale = DEFAULT_SCALE,
     template: PromptTemplate | str | None = None,
+    labels: Sequence[str] | None = None,
 ) -> GradeTokens:
     """Which token the model emits first for each grade label, checked in context.
+
+    ``labels`` overrides the digit labels (one per grade), e.g. to check grade names.
 
     Tokenizes a rendered probe prompt with and without each label appended and takes the
     tokens that the label adds. See the module docstring for the multi-token rule.
@@ -264,7 +267,7 @@ def grade_tokens(
     base = encode(tokenizer, prompt)
     first: list[int] = []
     multi: list[str] = []
-    labels = tuple(grade_label(g) for g in scale.grades)
+    labels = tuple(labels) if labels is not None else tuple(grade_label(g) for g in scale.grades)
     for label in labels:
         full = encode(tokenizer, prompt + label)
         if full[: len(base)] != base or len(full) == len(base):

@@ -51,7 +51,9 @@ def global_rates(log: pd.DataFrame) -> dict[str, float]:
     return {r: (float(log[e].sum()) / imps if imps > 0 else 0.0) for r, e in EVENTS.items()}
 
 
-def pair_rates(pairs: pd.DataFrame, engagement: pd.DataFrame | None, config: EngagementConfig) -> pd.DataFrame:
+def pair_rates(
+    pairs: pd.DataFrame, engagement: pd.DataFrame | None, config: EngagementConfig
+) -> pd.DataFrame:
     """Smoothed CTR / ATC / order rates of each pair in ``pairs`` (pairs absent from the log get the prior).
 
     Returns a frame aligned with ``pairs`` (same index) with ``impressions``, ``ctr``, ``atc_rate``,
@@ -72,7 +74,8 @@ def pair_rates(pairs: pd.DataFrame, engagement: pd.DataFrame | None, config: Eng
     if config.prior == "query":
         q = log.groupby("query_id")[COUNTS].sum()
         qprior = {
-            r: pd.Series(smoothed_rate(q[e], q["impressions"], glob[r], m), index=q.index) for r, e in EVENTS.items()
+            r: pd.Series(smoothed_rate(q[e], q["impressions"], glob[r], m), index=q.index)
+            for r, e in EVENTS.items()
         }
     out = pd.DataFrame(index=pairs.index)
     out["impressions"] = merged["impressions"].to_numpy()
@@ -122,8 +125,15 @@ def product_log_stats(
     historical logs from before the ranking period, which are legitimate ranking features.
     """
     out = pd.DataFrame(index=pairs.index)
-    names = ["prod_ctr", "prod_atc_rate", "prod_order_rate", "pop_impressions", "pop_clicks",
-             "pop_add_to_carts", "pop_orders"]
+    names = [
+        "prod_ctr",
+        "prod_atc_rate",
+        "prod_order_rate",
+        "pop_impressions",
+        "pop_clicks",
+        "pop_add_to_carts",
+        "pop_orders",
+    ]
     if engagement is None or len(engagement) == 0:
         for n in names:
             out[n] = 0.0

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecomrel.data.schema import Dataset, DataError
+from ecomrel.data.schema import DataError, Dataset
 from ecomrel.grades import DEFAULT_SCALE, GradeScale
 from ecomrel.rank.engagement import pair_rates, product_log_stats
 from ecomrel.rank.rank_config import EngagementConfig, FeatureConfig
@@ -60,7 +60,9 @@ def read_prediction_file(path: str | Path, what: str) -> pd.DataFrame:
     dup = df.duplicated(KEY)
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
-        raise DataError(f"{path}: row {row}: duplicate pair ({df.iloc[row]['query_id']}, {df.iloc[row]['product_id']})")
+        raise DataError(
+            f"{path}: row {row}: duplicate pair ({df.iloc[row]['query_id']}, {df.iloc[row]['product_id']})"
+        )
     df = df.copy()
     df["query_id"] = df["query_id"].astype(str)
     df["product_id"] = df["product_id"].astype(str)
@@ -113,7 +115,11 @@ def candidate_pairs(ds: Dataset, judge: pd.DataFrame | None = None) -> pd.DataFr
 def _category_features(pairs: pd.DataFrame, bm25: np.ndarray | None) -> pd.DataFrame:
     out = pd.DataFrame(index=pairs.index)
     qtok = [_tokens(t) for t in pairs["query"]]
-    cat = pairs["category"] if "category" in pairs.columns else pd.Series([None] * len(pairs), index=pairs.index)
+    cat = (
+        pairs["category"]
+        if "category" in pairs.columns
+        else pd.Series([None] * len(pairs), index=pairs.index)
+    )
     brand = pairs["brand"] if "brand" in pairs.columns else pd.Series([None] * len(pairs), index=pairs.index)
     leaf = [str(c).split(">")[-1].strip() if isinstance(c, str) and c else "" for c in cat]
     ctok = [_tokens(c) for c in cat]
@@ -188,8 +194,9 @@ def build_features(
             frame[c] = stats[c].to_numpy()
         names += list(stats.columns)
         if config.engagement == "pair":
-            rates = pair_rates(pairs, ds.engagement, EngagementConfig(prior="global",
-                                                                       prior_strength=config.prior_strength))
+            rates = pair_rates(
+                pairs, ds.engagement, EngagementConfig(prior="global", prior_strength=config.prior_strength)
+            )
             for c in ("ctr", "atc_rate", "order_rate"):
                 frame["pair_" + c] = rates[c].to_numpy()
                 names.append("pair_" + c)
@@ -207,7 +214,9 @@ def build_features(
     return frame, names
 
 
-def write_features(frame: pd.DataFrame, names: list[str], out_dir: str | Path, extra: dict | None = None) -> dict:
+def write_features(
+    frame: pd.DataFrame, names: list[str], out_dir: str | Path, extra: dict | None = None
+) -> dict:
     """Write ``features.parquet`` and ``features.json`` (the ordered feature list) into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -218,8 +227,12 @@ def write_features(frame: pd.DataFrame, names: list[str], out_dir: str | Path, e
     meta = {"key": KEY, "features": names, "non_features": [c for c in frame.columns if c not in names + KEY]}
     meta.update(extra or {})
     (out_dir / FEATURE_LIST_FILE).write_text(json.dumps(meta, indent=2))
-    return {"features": str(path), "feature_list": str(out_dir / FEATURE_LIST_FILE), "n_rows": len(frame),
-            "n_features": len(names)}
+    return {
+        "features": str(path),
+        "feature_list": str(out_dir / FEATURE_LIST_FILE),
+        "n_rows": len(frame),
+        "n_features": len(names),
+    }
 
 
 def read_features(folder: str | Path) -> tuple[pd.DataFrame, list[str]]:
@@ -250,8 +263,13 @@ def run_features(
     frame, names = build_features(ds, judge, student, config)
     log_note = "train split" if ds.splits is not None else "all queries (no splits.parquet)"
     return write_features(
-        frame, names, out_dir,
-        {"engagement_mode": config.engagement, "engagement_log_queries": log_note,
-         "judge": str(judge_scores) if judge_scores else None,
-         "student": str(student_scores) if student_scores else None},
+        frame,
+        names,
+        out_dir,
+        {
+            "engagement_mode": config.engagement,
+            "engagement_log_queries": log_note,
+            "judge": str(judge_scores) if judge_scores else None,
+            "student": str(student_scores) if student_scores else None,
+        },
     )

@@ -53,16 +53,22 @@ def transform_content(s, config: ContentTransform) -> np.ndarray:
     return np.clip(y, 0.0, 1.0)
 
 
-def content_scores(frame: pd.DataFrame, source: str = "judge", scale: GradeScale = DEFAULT_SCALE) -> np.ndarray:
+def content_scores(
+    frame: pd.DataFrame, source: str = "judge", scale: GradeScale = DEFAULT_SCALE
+) -> np.ndarray:
     """The raw content score s ∈ [0, 1] of each row: judge ``expected_grade`` or the human ``grade``."""
     col = "expected_grade" if source == "judge" else "grade"
     if col not in frame.columns:
-        raise DataError(f"content label source {source!r} needs a {col!r} column (judge scores or human grades)")
+        raise DataError(
+            f"content label source {source!r} needs a {col!r} column (judge scores or human grades)"
+        )
     values = pd.to_numeric(frame[col], errors="coerce")
     if values.isna().any():
         row = int(np.flatnonzero(values.isna().to_numpy())[0])
         qid, pid = frame.iloc[row][["query_id", "product_id"]]
-        raise DataError(f"no {col} for pair (query {qid}, product {pid}) at row {row}: cannot build its content label")
+        raise DataError(
+            f"no {col} for pair (query {qid}, product {pid}) at row {row}: cannot build its content label"
+        )
     return normalise_grade(values.to_numpy(), scale)
 
 
@@ -74,7 +80,9 @@ def blend_grades(content: np.ndarray, engagement: np.ndarray, config: BlendConfi
     """Blend c and e ∈ [0, 1] into integer grades 0..config.n_grades()−1 (see module docstring)."""
     c, e = np.asarray(content, dtype=float), np.asarray(engagement, dtype=float)
     if config.rule == "content_gated":
-        return _levels(c, config.content_bands) * config.engagement_levels + _levels(e, config.engagement_levels)
+        return _levels(c, config.content_bands) * config.engagement_levels + _levels(
+            e, config.engagement_levels
+        )
     if config.rule == "weighted_sum":
         y = config.weight * c + (1 - config.weight) * e
     elif config.rule == "multiplicative":
@@ -111,12 +119,16 @@ def make_labels(
     if rule == "engagement_only":
         out["content_label"] = np.nan
     else:
-        out["content_label"] = transform_content(content_scores(frame, config.content_source, scale), config.content)
+        out["content_label"] = transform_content(
+            content_scores(frame, config.content_source, scale), config.content
+        )
     if rule == "content_only":
         out["engagement_label"] = np.nan
     else:
         if engagement is None or len(engagement) == 0:
-            raise DataError(f"blend rule {rule!r} needs an engagement log (engagement.parquet) and there is none")
+            raise DataError(
+                f"blend rule {rule!r} needs an engagement log (engagement.parquet) and there is none"
+            )
         out["engagement_label"] = engagement_labels(frame, engagement, config.engagement)
     out["label"] = blend_grades(
         out["content_label"].fillna(0).to_numpy(), out["engagement_label"].fillna(0).to_numpy(), config.blend

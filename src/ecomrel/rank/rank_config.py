@@ -34,7 +34,9 @@ class ContentTransform(BaseModel):
         description="identity: c = s; sigmoid: c = σ(α(s−β)); sigmoid_rescaled: the sigmoid min-max "
         "rescaled so that c(0)=0 and c(1)=1; step: c = 1 if s ≥ β else 0 (α ignored).",
     )
-    alpha: float = Field(10.0, gt=0, description="Steepness α of the sigmoid: larger polarizes the middle more.")
+    alpha: float = Field(
+        10.0, gt=0, description="Steepness α of the sigmoid: larger polarizes the middle more."
+    )
     beta: float = Field(
         0.6, ge=0, le=1, description="Centre β on the normalised scale (2/3 = 'substitute' on 0..3)."
     )
@@ -130,7 +132,8 @@ class LabelConfig(BaseModel):
 class FeatureConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     lexical: list[Literal["bm25", "tfidf"]] = Field(
-        default_factory=lambda: ["bm25", "tfidf"], description="Lexical scores from ecomrel.baselines.lexical."
+        default_factory=lambda: ["bm25", "tfidf"],
+        description="Lexical scores from ecomrel.baselines.lexical.",
     )
     judge: bool = Field(True, description="Judge expected grade and p_0..p_K as features (when given).")
     engagement: Literal["leave_query_out", "pair", "none"] = Field(
@@ -154,7 +157,9 @@ class RankerConfig(BaseModel):
     learning_rate: float = Field(0.05, gt=0, description="Shrinkage.")
     num_leaves: int = Field(15, ge=2, description="Leaves per tree (xgboost: max_leaves with depth 6).")
     min_child_samples: int = Field(10, ge=1, description="Minimum rows per leaf (xgboost: min_child_weight).")
-    eval_at: int = Field(10, ge=1, description="NDCG truncation used by lambdarank (lambdarank_truncation_level).")
+    eval_at: int = Field(
+        10, ge=1, description="NDCG truncation used by lambdarank (lambdarank_truncation_level)."
+    )
     max_rows_per_query: int = Field(
         10_000, ge=1, description="LightGBM's per-query row limit for lambdarank; checked before training."
     )
@@ -173,7 +178,9 @@ class TradeoffConfig(BaseModel):
     max_engagement_loss: float = Field(
         0.02, ge=0, le=1, description="Largest relative engagement@k loss allowed for the 'best blend'."
     )
-    train_split: str = Field("train", description="Split whose queries train the rankers and feed feature logs.")
+    train_split: str = Field(
+        "train", description="Split whose queries train the rankers and feed feature logs."
+    )
     eval_split: str = Field("test", description="Held-out split evaluated.")
 
 

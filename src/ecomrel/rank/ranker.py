@@ -64,11 +64,15 @@ def _check_labels(labels: np.ndarray, n_gains: int) -> np.ndarray:
     labels = np.asarray(labels)
     if not np.issubdtype(labels.dtype, np.integer):
         if np.any(np.isnan(labels.astype(float))) or np.any(labels != np.rint(labels)):
-            raise DataError("ranking labels must be integers (bin them with ecomrel.rank.labels.blend_grades)")
+            raise DataError(
+                "ranking labels must be integers (bin them with ecomrel.rank.labels.blend_grades)"
+            )
         labels = labels.astype(int)
     if labels.min() < 0 or labels.max() >= n_gains:
-        raise DataError(f"ranking labels must lie in 0..{n_gains - 1} (label_gain has {n_gains} entries), "
-                        f"got {labels.min()}..{labels.max()}")
+        raise DataError(
+            f"ranking labels must lie in 0..{n_gains - 1} (label_gain has {n_gains} entries), "
+            f"got {labels.min()}..{labels.max()}"
+        )
     return labels
 
 
@@ -111,7 +115,12 @@ class RankerModel:
         out_dir.mkdir(parents=True, exist_ok=True)
         model_path = out_dir / MODEL_FILES[self.engine]
         self.booster.save_model(str(model_path))
-        meta = {**self.metadata, "engine": self.engine, "features": self.features, "model_file": model_path.name}
+        meta = {
+            **self.metadata,
+            "engine": self.engine,
+            "features": self.features,
+            "model_file": model_path.name,
+        }
         (out_dir / METADATA_FILE).write_text(json.dumps(meta, indent=2, default=str))
         return {"model": str(model_path), "metadata": str(out_dir / METADATA_FILE)}
 
@@ -156,8 +165,12 @@ def train_ranker(
     y = _check_labels(frame[label_col].to_numpy(), len(gains))
     X = frame[features].to_numpy(dtype=float)
     meta: dict[str, Any] = {
-        "ecomrel_version": __version__, "n_rows": len(frame), "n_queries": len(qids),
-        "label_gain": gains, "label_config": label_config, "ranker_config": config.model_dump(),
+        "ecomrel_version": __version__,
+        "n_rows": len(frame),
+        "n_queries": len(qids),
+        "label_gain": gains,
+        "label_config": label_config,
+        "ranker_config": config.model_dump(),
     }
     if config.engine == "lightgbm":
         import lightgbm as lgb
@@ -175,11 +188,19 @@ def train_ranker(
         raise DataError("xgboost supports only exponential (2^l−1) or linear (l) label gains")
     qcodes = np.repeat(np.arange(len(sizes)), sizes)
     model = xgb.XGBRanker(
-        objective="rank:ndcg", n_estimators=config.n_estimators, learning_rate=config.learning_rate,
-        max_leaves=config.num_leaves, grow_policy="lossguide", tree_method="hist",
-        min_child_weight=float(config.min_child_samples), ndcg_exp_gain=exp_gain,
-        lambdarank_pair_method="topk", lambdarank_num_pair_per_sample=config.eval_at,
-        eval_metric=f"ndcg@{config.eval_at}", n_jobs=config.n_jobs, random_state=config.seed,
+        objective="rank:ndcg",
+        n_estimators=config.n_estimators,
+        learning_rate=config.learning_rate,
+        max_leaves=config.num_leaves,
+        grow_policy="lossguide",
+        tree_method="hist",
+        min_child_weight=float(config.min_child_samples),
+        ndcg_exp_gain=exp_gain,
+        lambdarank_pair_method="topk",
+        lambdarank_num_pair_per_sample=config.eval_at,
+        eval_metric=f"ndcg@{config.eval_at}",
+        n_jobs=config.n_jobs,
+        random_state=config.seed,
     )
     model.fit(pd.DataFrame(X, columns=features), y, qid=qcodes)
     meta["engine_version"] = xgb.__version__
@@ -244,9 +265,14 @@ def train_ranker_dask(
         model.fit(dX, dy, group=dg, feature_name=list(features))
     local = model.to_local()
     meta = {
-        "ecomrel_version": __version__, "engine_version": lgb.__version__, "n_rows": len(frame),
-        "n_queries": len(qids), "label_gain": gains, "label_config": label_config,
-        "ranker_config": config.model_dump(), "distributed": {"backend": "dask", "partitions": len(rows)},
+        "ecomrel_version": __version__,
+        "engine_version": lgb.__version__,
+        "n_rows": len(frame),
+        "n_queries": len(qids),
+        "label_gain": gains,
+        "label_config": label_config,
+        "ranker_config": config.model_dump(),
+        "distributed": {"backend": "dask", "partitions": len(rows)},
     }
     return RankerModel("lightgbm", list(features), local.booster_, meta)
 
@@ -279,19 +305,32 @@ def train_from_folders(
     if lc.blend.rule != "engagement_only":
         col = "expected_grade" if lc.content_source == "judge" else "grade"
         if col not in rows.columns:
-            raise DataError(f"{features_dir}: content labels need column {col!r} (features built with a judge?)")
+            raise DataError(
+                f"{features_dir}: content labels need column {col!r} (features built with a judge?)"
+            )
         keep = rows[col].notna()
         dropped = int((~keep).sum())
         rows = rows[keep].reset_index(drop=True)
     eng = None if ds.engagement is None else ds.engagement[ds.engagement["query_id"].isin(queries)]
     labels = make_labels(rows, eng, lc)
-    model = train_ranker(rows.assign(label=labels["label"].to_numpy()), names, config.ranker,
-                         label_gain(lc.blend), label_config=lc.model_dump())
+    model = train_ranker(
+        rows.assign(label=labels["label"].to_numpy()),
+        names,
+        config.ranker,
+        label_gain(lc.blend),
+        label_config=lc.model_dump(),
+    )
     model.metadata["train_split"] = split
     paths = model.save(out_dir)
     grades = np.bincount(labels["label"].to_numpy(), minlength=lc.blend.n_grades()).tolist()
-    return {**paths, "n_rows": len(rows), "n_rows_without_content_score": dropped,
-            "n_queries": int(rows["query_id"].nunique()), "label": lc.name(), "label_counts": grades}
+    return {
+        **paths,
+        "n_rows": len(rows),
+        "n_rows_without_content_score": dropped,
+        "n_queries": int(rows["query_id"].nunique()),
+        "label": lc.name(),
+        "label_counts": grades,
+    }
 
 
 def predict_to_file(

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecomrel.data.schema import Dataset, DataError
+from ecomrel.data.schema import DataError, Dataset
 from ecomrel.grades import DEFAULT_SCALE, GradeScale
 from ecomrel.progress import track
 from ecomrel.rank.features import KEY, build_features, read_prediction_file, write_features
@@ -42,7 +42,9 @@ def label_variants(config: RankConfig) -> list[tuple[str, LabelConfig]]:
 
     def lab(rule: str, content: ContentTransform, **blend: Any) -> LabelConfig:
         b = base.blend.model_copy(update={"rule": rule, **blend})
-        return base.model_copy(update={"content": content, "blend": BlendConfig.model_validate(b.model_dump())})
+        return base.model_copy(
+            update={"content": content, "blend": BlendConfig.model_validate(b.model_dump())}
+        )
 
     out: list[tuple[str, LabelConfig]] = [("engagement", lab("engagement_only", base.content))]
     out.append(("content", lab("content_only", identity)))
@@ -72,12 +74,49 @@ def _metrics(
     run = frame[KEY].assign(score=scores)
     run = run[run["query_id"].isin(queries)]
     judged = ds.judgments[ds.judgments["query_id"].isin(queries)]
-    out = {f"ndcg@{k}": ranking_metrics(judged, run, [f"ndcg@{k}"])[f"ndcg@{k}"]}
-    if "true_grade" in judged.columns and judged["true_grade"].notna().all():
-        out[f"ndcg_true@{k}"] = ranking_metrics(judged, run, [f"ndcg@{k}"], grade_col="true_grade")[f"ndcg@{k}"]
+    eng = None
+    names = [f"ndcg@{k}"]
     if ds.engagement is not None and len(ds.engagement):
         eng = ds.engagement[ds.engagement["query_id"].isin(queries)]
-        out[f"engagement@{k}"] = ranking_metrics(judged, run, [f"engagement@{k}"], engagement=eng)[f"engagement@{k}"]
+        names.append(f"engagement@{k}")
+    out = ranking_metrics(judged, run, names, engagement=eng)
+    if "true_grade" in judged.columns and judged["true_grade"].notna().all():
+        true = ranking_metrics(judged, run, [f"ndcg@{k}"], grade_col="true_grade")
+        out[f"ndcg_true@{k}"] = true[f"ndcg@{k}"]
+    return out
+
+
+def per_query_metrics(
+    frame: pd.DataFrame, scores: np.ndarray, ds: Dataset, queries: set[str], k: int
+) -> pd.DataFrame:
+    """NDCG@k and engagement@k of each query separately (same definitions as :func:`_metrics`)."""
+    from ecomrel.eval import ranking_metrics
+
+    run = frame[KEY].assign(score=scores)
+    names = [f"ndcg@{k}", f"engagement@{k}"]
+    judged, eng = ds.judgments, ds.engagement
+    rows = {}
+    for q in sorted(queries):
+        jq = judged[judged["query_id"] == q]
+        if jq.empty:
+            continue
+        rows[q] = ranking_metrics(jq, run[run["query_id"] == q], names, engagement=eng[eng["query_id"] == q])
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def paired_bootstrap(base: pd.DataFrame, other: pd.DataFrame, n: int = 2000, seed: int = 0) -> dict:
+    """95% intervals of the relative change of each metric's mean (other vs base), resampling queries."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, Any] = {"n_queries": len(base), "resamples": n}
+    for col in base.columns:
+        a, b = base[col].to_numpy(float), other.loc[base.index, col].to_numpy(float)
+        ok = ~(np.isnan(a) | np.isnan(b))
+        a, b = a[ok], b[ok]
+        if len(a) < 2 or a.sum() == 0:
+            continue
+        idx = rng.integers(0, len(a), (n, len(a)))
+        rel = b[idx].mean(1) / np.maximum(a[idx].mean(1), 1e-12) - 1
+        out[f"{col}_rel_change_ci95"] = [float(np.quantile(rel, 0.025)), float(np.quantile(rel, 0.975))]
     return out
 
 
@@ -85,7 +124,9 @@ def _describe(family: str, lc: LabelConfig) -> dict[str, Any]:
     c, b = lc.content, lc.blend
     uses_content = b.rule != "engagement_only"
     return {
-        "name": lc.name(), "family": family, "rule": b.rule,
+        "name": lc.name(),
+        "family": family,
+        "rule": b.rule,
         "transform": c.kind if uses_content else None,
         "alpha": c.alpha if uses_content and c.kind in ("sigmoid", "sigmoid_rescaled") else None,
         "beta": c.beta if uses_content and c.kind != "identity" else None,
@@ -107,38 +148,78 @@ def pick_best_blend(rows: list[dict], k: int, max_loss: float, on: str) -> tuple
     return max(pool, key=lambda r: r[nd]), bool(ok)
 
 
-def plot_tradeoff(rows: list[dict], path: str | Path, k: int = 10, best: str | None = None) -> Path:
+def plot_tradeoff(
+    rows: list[dict], path: str | Path, k: int = 10, best: str | None = None, max_loss: float = 0.02
+) -> Path:
     """Content NDCG@k against engagement@k, one point per label variant (PNG, Agg backend)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colors = {"engagement": "tab:red", "content": "tab:blue", "content_sigmoid": "tab:cyan",
-              "blend": "tab:green", "reference": "tab:gray"}
+    colors = {
+        "engagement": "tab:red",
+        "content": "tab:blue",
+        "content_sigmoid": "tab:cyan",
+        "blend": "tab:green",
+        "reference": "tab:gray",
+    }
     fig, ax = plt.subplots(figsize=(8, 5.5))
     for fam, color in colors.items():
         pts = [r for r in rows if r["family"] == fam and f"engagement@{k}" in r]
         if pts:
-            ax.scatter([r[f"engagement@{k}"] for r in pts], [r[f"ndcg@{k}"] for r in pts], c=color, label=fam,
-                       s=36, alpha=0.85, marker="s" if fam == "reference" else "o")
-    gated = sorted((r for r in rows if r["rule"] == "content_gated" and f"engagement@{k}" in r),
-                   key=lambda r: r[f"engagement@{k}"])
+            ax.scatter(
+                [r[f"engagement@{k}"] for r in pts],
+                [r[f"ndcg@{k}"] for r in pts],
+                c=color,
+                label=fam,
+                s=36,
+                alpha=0.85,
+                marker="s" if fam == "reference" else "o",
+            )
+    gated = sorted(
+        (r for r in rows if r["rule"] == "content_gated" and f"engagement@{k}" in r),
+        key=lambda r: r[f"engagement@{k}"],
+    )
     if gated:
-        ax.plot([r[f"engagement@{k}"] for r in gated], [r[f"ndcg@{k}"] for r in gated], c="tab:green",
-                lw=0.8, alpha=0.5)
+        ax.plot(
+            [r[f"engagement@{k}"] for r in gated],
+            [r[f"ndcg@{k}"] for r in gated],
+            c="tab:green",
+            lw=0.8,
+            alpha=0.5,
+        )
     base = next((r for r in rows if r["family"] == "engagement"), None)
     if base and f"engagement@{k}" in base:
-        ax.axvline(base[f"engagement@{k}"] * 0.98, ls="--", c="tab:red", lw=0.8, label="engagement-only −2%")
+        ax.axvline(
+            base[f"engagement@{k}"] * (1 - max_loss),
+            ls="--",
+            c="tab:red",
+            lw=0.8,
+            label=f"engagement-only −{max_loss:.0%}",
+        )
     for r in rows:
-        if r["name"] == best or r["family"] in ("engagement", "content", "reference"):
-            if f"engagement@{k}" in r:
-                ax.annotate(r["name"], (r[f"engagement@{k}"], r[f"ndcg@{k}"]), fontsize=7,
-                            xytext=(4, 3), textcoords="offset points")
+        labelled = r["name"] == best or r["family"] in ("engagement", "content", "reference")
+        if labelled and f"engagement@{k}" in r:
+            ax.annotate(
+                r["name"],
+                (r[f"engagement@{k}"], r[f"ndcg@{k}"]),
+                fontsize=7,
+                xytext=(4, 3),
+                textcoords="offset points",
+            )
     if best:
         b = next(r for r in rows if r["name"] == best)
-        ax.scatter([b[f"engagement@{k}"]], [b[f"ndcg@{k}"]], marker="*", s=260, c="gold", edgecolors="k",
-                   zorder=5, label="best blend")
+        ax.scatter(
+            [b[f"engagement@{k}"]],
+            [b[f"ndcg@{k}"]],
+            marker="*",
+            s=260,
+            c="gold",
+            edgecolors="k",
+            zorder=5,
+            label="best blend",
+        )
     ax.set_xlabel(f"engagement@{k} (add-to-cart rate of the top {k}, held-out queries)")
     ax.set_ylabel(f"content NDCG@{k} (human grades, held-out queries)")
     ax.set_title("LLM labels: content relevance vs engagement")
@@ -170,8 +251,11 @@ def tradeoff_table(result: dict) -> Any:
         vals = [escape(r["name"]) + star, r["family"], f"{r[f'ndcg@{k}']:.4f}"]
         if has_true:
             vals.append(f"{r.get(f'ndcg_true@{k}', float('nan')):.4f}")
-        vals += [f"{r.get(f'engagement@{k}', float('nan')):.4f}",
-                 f"{r.get('ndcg_rel_change', float('nan')):+.1%}", f"{r.get('engagement_rel_change', float('nan')):+.1%}"]
+        vals += [
+            f"{r.get(f'engagement@{k}', float('nan')):.4f}",
+            f"{r.get('ndcg_rel_change', float('nan')):+.1%}",
+            f"{r.get('engagement_rel_change', float('nan')):+.1%}",
+        ]
         t.add_row(*vals)
     return t
 
@@ -199,7 +283,11 @@ def run_tradeoff(
         raise DataError(f"{data_dir}: no splits.parquet; run `ecomrel data split` first")
     if ds.engagement is None or len(ds.engagement) == 0:
         raise DataError(f"{data_dir}: the trade-off needs engagement.parquet (clicks, add-to-carts, orders)")
-    judge = judge_scores if isinstance(judge_scores, pd.DataFrame) else read_prediction_file(judge_scores, "judge")
+    judge = (
+        judge_scores
+        if isinstance(judge_scores, pd.DataFrame)
+        else read_prediction_file(judge_scores, "judge")
+    )
     student = student_scores
     if student_scores is not None and not isinstance(student_scores, pd.DataFrame):
         student = read_prediction_file(student_scores, "student")
@@ -209,13 +297,18 @@ def run_tradeoff(
         raise DataError(f"{data_dir}: splits need queries in both {tc.train_split!r} and {tc.eval_split!r}")
 
     frame, names = build_features(ds, judge, student, config.features, log_queries=train_q, scale=scale)
-    feat_paths = write_features(frame, names, out_dir / "features",
-                                {"engagement_mode": config.features.engagement,
-                                 "engagement_log_queries": f"{tc.train_split} split"})
+    feat_paths = write_features(
+        frame,
+        names,
+        out_dir / "features",
+        {"engagement_mode": config.features.engagement, "engagement_log_queries": f"{tc.train_split} split"},
+    )
     train = frame[frame["query_id"].isin(train_q)].reset_index(drop=True)
     no_judge = train["expected_grade"].isna() if "expected_grade" in train.columns else None
     if no_judge is None:
-        raise DataError("judge scores must give expected_grade, p_0..p_K or score (features.judge must be on)")
+        raise DataError(
+            "judge scores must give expected_grade, p_0..p_K or score (features.judge must be on)"
+        )
     dropped = int(no_judge.sum())
     train = train[~no_judge].reset_index(drop=True)
     eng_train = ds.engagement[ds.engagement["query_id"].isin(train_q)]
@@ -224,8 +317,13 @@ def run_tradeoff(
     models: dict[str, RankerModel] = {}
     for family, lc in track(label_variants(config), "rank: label variants", unit="models"):
         labels = make_labels(train, eng_train, lc, scale)
-        model = train_ranker(train.assign(label=labels["label"].to_numpy()), names, config.ranker,
-                             label_gain(lc.blend), label_config=lc.model_dump())
+        model = train_ranker(
+            train.assign(label=labels["label"].to_numpy()),
+            names,
+            config.ranker,
+            label_gain(lc.blend),
+            label_config=lc.model_dump(),
+        )
         scores = model.predict(frame)
         row = _describe(family, lc)
         row.update(_metrics(frame, scores, ds, eval_q, k))
@@ -234,11 +332,21 @@ def run_tradeoff(
         rows.append(row)
         models[lc.name()] = model
 
-    for name, col in (("BM25 only", "bm25"), ("judge expected grade only", "expected_grade"),
-                      ("product ATC rate only", "prod_atc_rate")):
+    for name, col in (
+        ("BM25 only", "bm25"),
+        ("judge expected grade only", "expected_grade"),
+        ("product ATC rate only", "prod_atc_rate"),
+    ):
         if col in frame.columns:
-            row = {"name": name, "family": "reference", "rule": None, "transform": None, "alpha": None,
-                   "beta": None, "weight": None}
+            row = {
+                "name": name,
+                "family": "reference",
+                "rule": None,
+                "transform": None,
+                "alpha": None,
+                "beta": None,
+                "weight": None,
+            }
             row.update(_metrics(frame, frame[col].fillna(-1.0).to_numpy(), ds, eval_q, k))
             rows.append(row)
 
@@ -256,9 +364,17 @@ def run_tradeoff(
             "selected_on": selected_on,
             "within_engagement_budget_on_selection_split": within,
             "ndcg_improves": bool(best[f"ndcg@{k}"] > base[f"ndcg@{k}"]),
-            "engagement_loss_ok": bool(best.get("engagement_rel_change", -1.0) >= -tc.max_engagement_loss - 1e-12),
+            "engagement_loss_ok": bool(
+                best.get("engagement_rel_change", -1.0) >= -tc.max_engagement_loss - 1e-12
+            ),
         }
         criterion["met"] = criterion["ndcg_improves"] and criterion["engagement_loss_ok"]
+        # How much of the difference is query sampling noise: paired bootstrap over held-out queries.
+        per_base = per_query_metrics(frame, models[base["name"]].predict(frame), ds, eval_q, k)
+        per_best = per_query_metrics(frame, models[best["name"]].predict(frame), ds, eval_q, k)
+        criterion["bootstrap_vs_engagement_only"] = paired_bootstrap(
+            per_base, per_best, seed=config.ranker.seed
+        )
 
     paths = {**feat_paths, "table": str(out_dir / "tradeoff.json"), "plot": str(out_dir / "tradeoff.png")}
     if best is not None:
@@ -266,19 +382,29 @@ def run_tradeoff(
         paths.update({f"best_{k_}": v for k_, v in bm.save(out_dir / "best_model").items()})
         held = frame[frame["query_id"].isin(eval_q)].reset_index(drop=True)
         pred = held[KEY].assign(score=bm.predict(held))
-        pred["pred_grade"] = (np.rint(held["expected_grade"].fillna(0)).astype(int)
-                              if "expected_grade" in held.columns else 0)
+        pred["pred_grade"] = (
+            np.rint(held["expected_grade"].fillna(0)).astype(int) if "expected_grade" in held.columns else 0
+        )
         pred.to_parquet(out_dir / "predictions.parquet", index=False)
         paths["predictions"] = str(out_dir / "predictions.parquet")
     result = {
-        "k": k, "train_split": tc.train_split, "eval_split": tc.eval_split,
-        "n_train_rows": len(train), "n_train_rows_without_judge": dropped,
-        "n_train_queries": len(train_q), "n_eval_queries": len(eval_q), "features": names,
-        "table": rows, "engagement_only": base, "best_blend": best, "criterion": criterion,
-        "config": config.model_dump(), "paths": paths,
+        "k": k,
+        "train_split": tc.train_split,
+        "eval_split": tc.eval_split,
+        "n_train_rows": len(train),
+        "n_train_rows_without_judge": dropped,
+        "n_train_queries": len(train_q),
+        "n_eval_queries": len(eval_q),
+        "features": names,
+        "table": rows,
+        "engagement_only": base,
+        "best_blend": best,
+        "criterion": criterion,
+        "config": config.model_dump(),
+        "paths": paths,
     }
-    plot_tradeoff(rows, out_dir / "tradeoff.png", k, best["name"] if best else None)
-    (out_dir / "tradeoff.json").write_text(json.dumps(result, indent=2, default=_json_default))
+    plot_tradeoff(rows, out_dir / "tradeoff.png", k, best["name"] if best else None, tc.max_engagement_loss)
+    (out_dir / "tradeoff.json").write_text(json.dumps(_clean(result), indent=2, default=_json_default))
     return result
 
 
@@ -288,3 +414,14 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o)}")
+
+
+def _clean(o: Any) -> Any:
+    """NaN → null, so that tradeoff.json is strict JSON."""
+    if isinstance(o, dict):
+        return {k: _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    if isinstance(o, (float, np.floating)) and np.isnan(o):
+        return None
+    return o

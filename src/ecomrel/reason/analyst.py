@@ -22,7 +22,6 @@ from ecomrel.reason.vocabulary import (
     ALT_BARE,
     ALT_BEFORE,
     CHEAP_CUES,
-    CONTAINER_WORDS,
     GENDERS,
     NEGATION_PATTERNS,
     PREMIUM_CUES,
@@ -42,7 +41,8 @@ from ecomrel.reason.vocabulary import (
     tokenize,
 )
 
-_CUT_PREPOSITIONS = frozenset("with in on over under from by at near inside above below into onto".split())
+_SPEC_LABEL = re.compile(r"(?:^|(?<=[.;—-]))\s*[a-z][a-z ]{0,24}:")
+_CUT_PREPOSITIONS = frozenset(["with", "in", "on", "over", "under", "from", "by", "at", "near", "inside", "above", "below", "into", "onto"])
 
 
 # --- typed records ------------------------------------------------------------------------
@@ -80,6 +80,7 @@ class ProductFacts:
     product_id: str | None
     title: str
     product_word: str | None
+    product_words: list[str] = field(default_factory=list)  # candidates, best first
     brand: str | None = None
     brand_source: str | None = None  # "column" | "title"
     category: str | None = None
@@ -94,6 +95,7 @@ class ProductFacts:
 class MatchFindings:
     product_word_match: str  # "exact" | "partial" | "accessory" | "none" | "unknown"
     accessory_relation: str | None = None  # "product_is_accessory" | "query_wants_accessory"
+    product_word_basis: str | None = None  # why the product word matches (synonym, same head, similar kind)
     accessory_target_match: bool | None = None
     brand_requested: bool = False
     brand_match: bool | None = None
@@ -110,6 +112,7 @@ class MatchFindings:
     price_intent: str | None = None
     price_ok: bool | None = None
     is_question: bool = False
+    n_violations: int = 0
     all_constraints_satisfied: bool = False
 
 
@@ -162,6 +165,8 @@ ANALYSIS_FIELDS: dict[str, FieldSpec] = {
     "price_limit": FieldSpec("float", "the bound of the price intent", nullable=True),
     "product_price": FieldSpec("float", "the product's price", nullable=True),
     "is_question": FieldSpec("bool", "the query is phrased as a question"),
+    "n_violations": FieldSpec("int", "stated constraints the product breaks (brand, attributes, excluded "
+                                     "things, price, alternative, accessory target)"),
     "all_constraints_satisfied": FieldSpec("bool", "every stated part of the query holds for the product"),
 }
 """The flat namespace rules are written against; :meth:`Analysis.fields` fills it."""
@@ -211,6 +216,7 @@ class Analysis:
             "price_limit": price_limit,
             "product_price": p.price,
             "is_question": m.is_question,
+            "n_violations": m.n_violations,
             "all_constraints_satisfied": m.all_constraints_satisfied,
         }
 
@@ -330,7 +336,7 @@ class AttributeAnalyst:
                      and t not in _CUT_PREPOSITIONS and len(t) > 1]
         category = None
         if pw:
-            paths = v.category_paths(pw) or v.category_paths(pw.split()[-1])
+            paths = v.categories_of(pw)
             category = paths[0] if paths else None
         return QueryFacts(
             text=raw, product_word=pw, product_word_source=source, brand=brand, category=category,
@@ -382,30 +388,20 @@ class AttributeAnalyst:
         return None, s
 
     def _extract_alternative(self, s: str) -> tuple[bool, str | None, str]:
+        """'like yeti', 'crocs alternative', 'dupe': (requested, what to replace, the rest of the query).
+        The target is a known brand among the cue's words, else the single word after 'like'."""
         for rx, side in ((ALT_BEFORE, "before"), (ALT_AFTER, "after")):
             m = rx.search(s)
             if not m:
                 continue
-            words = tokenize(m.group(1), already_normalized=True)
-            words = [w for w in words if w not in STOPWORDS] if side == "before" else words
-            target = None
-            for n in range(min(self.vocab.max_brand_tokens, len(words)), 0, -1):
-                cand = phrase(words[:n]) if side == "before" else phrase(words[-n:])
-                if cand in self.vocab.brands:
-                    target = cand
-                    break
-            if target is None and words:
-                target = words[0] if side == "before" else words[-1]
-            if target is None:
-                continue
+            words = [w for w in tokenize(m.group(1), already_normalized=True) if w not in STOPWORDS]
+            span = self._longest(words, [False] * len(words), self.vocab.brands, self.vocab.max_brand_tokens)
+            if span is None and side == "before" and words and not self.vocab.is_product_word(words[0]):
+                span = (0, 1)
+            target = phrase(words[span[0]:span[1]]) if span else None
+            rest_words = words[: span[0]] + words[span[1]:] if span else words
+            rest = (_cut(s, m) + " " + phrase(rest_words)).strip()
             shown = self.vocab.brand_name(target) if target in self.vocab.brands else target
-            rest = _cut(s, m)
-            if side == "before":  # keep the words after the brand: "like nike running shoes"
-                tail = words[len(target.split()):]
-                rest = (rest + " " + phrase(tail)).strip()
-            else:
-                head = words[:-len(target.split())]
-                rest = (phrase(head) + " " + rest).strip()
             return True, shown, rest
         m = ALT_BARE.search(s)
         if m:
@@ -466,22 +462,19 @@ class AttributeAnalyst:
         bkey = _key(brand).split()
         if bkey and head[: len(bkey)] == bkey and len(head) > len(bkey):
             head = head[len(bkey):]
-        pw = None
-        if head:
-            if head[-1] in CONTAINER_WORDS and len(head) > 1:
-                head = head[:-1]
-            pw = head[-1]
-            for n in (3, 2):
-                if len(head) >= n and v.is_product_word(phrase(head[-n:])):
-                    pw = phrase(head[-n:])
-                    break
+        cands = v.product_word_candidates(head)
+        pw = cands[0] if cands else None
         accessory_for = None
         if target:
             twords = [w for w in tokenize(target, already_normalized=True) if w not in STOPWORDS]
             if twords and twords[0] not in GENDERS and any(
                     v.is_product_word(w) or w in v.brands for w in twords + [phrase(twords[:2])]):
-                accessory_for = phrase(twords[:3])
+                accessory_for = phrase(twords[:4])
         norm_title = normalize_text(title)
+        if accessory_for is None and pw and " " in pw and pw.split()[-1] in ACCESSORY_WORDS:
+            owner = phrase(pw.split()[:-1])  # "headphone case" is made for headphones
+            if v.is_product_word(owner) or owner in v.brands:
+                accessory_for = owner
         is_accessory = bool(accessory_for) or (pw is not None and pw.split()[-1] in ACCESSORY_WORDS) \
             or "replacement" in norm_title.split()
 
@@ -507,11 +500,12 @@ class AttributeAnalyst:
                 if att:
                     _add(attributes, att[0], att[1])
         desc = _text(get("description"))
-        free_of, _ = self._extract_negations(normalize_text(desc + " " + title))
+        values = " . ".join(x for vals in attributes.values() for x in vals)
+        free_of, _ = self._extract_negations(normalize_text(f"{desc} . {title} . {values}"))
         price = get("price")
         price = float(price) if price is not None and not pd.isna(price) else None
         return ProductFacts(
-            product_id=_text(get("product_id")) or None, title=title, product_word=pw, brand=brand,
+            product_id=_text(get("product_id")) or None, title=title, product_word=pw, product_words=cands, brand=brand,
             brand_source=brand_source, category=_text(get("category")) or None, attributes=attributes,
             is_accessory=is_accessory, accessory_for=accessory_for, free_of=free_of, price=price,
         )
@@ -521,9 +515,9 @@ class AttributeAnalyst:
         title_toks = tokenize(p.title)
         parts = [p.title, p.brand or "", (p.category or "").replace(">", " ")]
         parts += [val for vals in p.attributes.values() for val in vals]
-        if raw is not None:
-            parts.append(_text(raw.get("description")))
-        text = normalize_text(" ".join(parts))
+        if raw is not None:  # spec-sheet labels ("battery: tool only") are not claims about the product
+            parts.append(_SPEC_LABEL.sub(" ", normalize_text(_text(raw.get("description")))))
+        text = normalize_text(" . ".join(parts))
         for rx in NEGATION_PATTERNS:
             text = rx.sub(" ", text)
         return title_toks, tokenize(text, already_normalized=True)
@@ -540,39 +534,55 @@ class AttributeAnalyst:
 
         m = MatchFindings(product_word_match="unknown", is_question=q.is_question)
         qpw, ppw = q.product_word, p.product_word
+        pcands = list(p.product_words) or ([ppw] if ppw else [])
+        if leaf:
+            pcands += [leaf, leaf.split()[-1]]
 
         # product relevance: the product word
         if qpw is not None:
             qhead = qpw.split()[-1]
-            pcands = {c for c in (ppw, ppw.split()[-1] if ppw else None, leaf,
-                                  leaf.split()[-1] if leaf else None) if c}
+            phead = ppw.split()[-1] if ppw else None
             acc_text = " " + (p.accessory_for or "") + " "
-            if qpw in pcands or (ppw and (ppw.endswith(" " + qpw))):
-                m.product_word_match = "exact"
-            elif p.is_accessory and (f" {qpw} " in acc_text or f" {qhead} " in acc_text
-                                     or (f" {qpw} " in title_text and ppw and qhead != ppw.split()[-1])):
+            before_head = " " + phrase(title_toks[: title_toks.index(phead)] if phead in title_toks else []) + " "
+            if any(v.are_synonyms(qpw, c) or c.endswith(" " + qpw) for c in pcands):
+                m.product_word_match, m.product_word_basis = "exact", "same product word"
+            elif p.is_accessory and qhead != phead and (
+                    f" {qpw} " in acc_text or f" {qhead} " in acc_text or f" {qhead} " in before_head):
                 m.product_word_match, m.accessory_relation = "accessory", "product_is_accessory"
-            elif qhead in ACCESSORY_WORDS and ppw and (
-                    q.accessory_for and (ppw in q.accessory_for or ppw.split()[-1] in q.accessory_for.split())):
+            elif qhead in ACCESSORY_WORDS and ppw and q.accessory_for and (
+                    ppw in q.accessory_for or phead in q.accessory_for.split()
+                    or any(v.are_synonyms(ppw, w) for w in q.accessory_for.split())):
                 m.product_word_match, m.accessory_relation = "accessory", "query_wants_accessory"
-            elif qpw in cat_terms or qhead in {c.split()[-1] for c in cat_terms[:-1]}:
-                m.product_word_match = "exact"
-            elif ppw and qhead == ppw.split()[-1]:
+            elif qpw in cat_terms:
+                m.product_word_match, m.product_word_basis = "exact", "named by the category"
+            elif ppw and any(qhead == c.split()[-1] for c in pcands[:2]):
                 extra = [w for w in qpw.split()[:-1] if w not in all_set]
                 m.product_word_match = "partial" if extra else "exact"
+                m.product_word_basis = "same head, other kind" if extra else "same product word"
+            elif ppw and v.similar_kind(qpw, ppw):
+                m.product_word_match, m.product_word_basis = "partial", "similar kind of product"
             elif f" {qpw} " in title_text or (q.product_word_source != "vocabulary" and qhead in all_set):
-                m.product_word_match = "partial"
+                m.product_word_match, m.product_word_basis = "partial", "mentioned in the title"
             else:
                 m.product_word_match = "none"
-        if q.accessory_for:
-            m.accessory_target_match = all(w in all_set for w in q.accessory_for.split())
 
-        # category
-        if q.category and p.category:
-            qterms = set(_category_terms(q.category))
-            m.category_match = bool(qterms & set(cat_terms)) or (qpw in cat_terms if qpw else False)
-        elif qpw and p.category and v.category_paths(qpw):
-            m.category_match = qpw in cat_terms
+        # an accessory for something: is it made for the thing the query names?
+        if q.accessory_for:
+            want = set(q.accessory_for.split())
+            if want <= all_set:
+                m.accessory_target_match = True
+            elif p.accessory_for and not (want & set(p.accessory_for.split())):
+                m.accessory_target_match = False
+
+        # category: where the query's product word lives in this catalogue
+        qcats = v.categories_of(qpw) if qpw else []
+        if q.alternative_to and not qcats:
+            qcats = v.categories_of(v.brand_product_words.get(_key(q.alternative_to)))
+        if p.category and qcats:
+            pc = " > ".join(x.strip() for x in p.category.split(">"))
+            m.category_match = pc in qcats or any(pc.startswith(c + " >") for c in qcats)
+        elif qpw and p.category and qpw in cat_terms:
+            m.category_match = True
 
         # brand
         if q.brand:
@@ -621,10 +631,13 @@ class AttributeAnalyst:
                 if pr.kind in ("max", "min", "range"):
                     m.price_ok = (pr.low is None or p.price >= pr.low) and (pr.high is None or p.price <= pr.high)
                 else:
-                    ref = v.price_reference(ppw)
-                    if ref is not None:
-                        m.price_ok = p.price <= ref if pr.kind == "cheap" else p.price >= ref
+                    band = v.price_band(qpw if qpw and qpw in v.price_bands else ppw)
+                    if band is not None:
+                        m.price_ok = p.price <= band[0] if pr.kind == "cheap" else p.price >= band[1]
 
+        m.n_violations = sum([m.brand_match is False, len(m.attribute_mismatches), m.negation_violated,
+                              m.price_ok is False, m.alternative_same_brand is True,
+                              m.accessory_target_match is False])
         product_ok = m.product_word_match == "exact" or (
             m.product_word_match == "unknown" and m.brand_requested and m.brand_match is True)
         m.all_constraints_satisfied = bool(

@@ -24,17 +24,17 @@ import pandas as pd
 # --- built-in generic words ---------------------------------------------------------------
 
 COLOURS = frozenset(
-    """black white red blue green yellow orange purple pink brown grey gray beige ivory cream tan navy
-    teal turquoise maroon burgundy silver gold bronze copper chrome nickel khaki olive charcoal aqua
-    lavender violet magenta coral mint rose clear transparent multicolor multicolour natural walnut
-    espresso cherry oak mahogany almond bisque""".split()
+    """black white red blue green yellow orange purple pink brown grey gray beige ivory cream tan
+        navy teal turquoise maroon burgundy silver gold bronze copper chrome nickel khaki olive
+        charcoal aqua lavender violet magenta coral mint rose clear transparent multicolor
+        multicolour natural walnut espresso cherry oak mahogany almond bisque""".split()  # noqa: SIM905
 )
 COLOUR_SYNONYMS = {"gray": "grey", "multicolour": "multicolor", "transparent": "clear"}
 MATERIALS = frozenset(
-    """leather suede cotton wool silk linen polyester nylon denim canvas rubber plastic vinyl metal steel
-    aluminum aluminium iron brass wood wooden bamboo glass ceramic porcelain stone marble granite
-    concrete mdf plywood fiberglass acrylic velvet fleece cashmere latex foam mesh wicker rattan
-    cast-iron titanium carbon silicone resin pvc copper""".split()
+    """leather suede cotton wool silk linen polyester nylon denim canvas rubber plastic vinyl metal
+        steel aluminum aluminium iron brass wood wooden bamboo glass ceramic porcelain stone marble
+        granite concrete mdf plywood fiberglass acrylic velvet fleece cashmere latex foam mesh
+        wicker rattan cast-iron titanium carbon silicone resin pvc copper""".split()  # noqa: SIM905
 )
 MATERIAL_SYNONYMS = {"aluminium": "aluminum", "wooden": "wood"}
 GENDERS = {
@@ -45,21 +45,21 @@ GENDERS = {
     "baby": "baby", "toddler": "baby", "infant": "baby",
 }
 SIZE_WORDS = frozenset(
-    """xxs xs small medium large xl xxl xxxl 2xl 3xl petite tall plus mini compact oversized king queen
-    twin full""".split()
+    """xxs xs small medium large xl xxl xxxl 2xl 3xl petite tall plus mini compact oversized king
+        queen twin full""".split()  # noqa: SIM905
 )
 
 STOPWORDS = frozenset(
-    """a an the and or of for with in on to by at from is are be it its this that these those my me i
-    you your we our need want looking look find get buy some any do does should would will what
-    which who how why where when best good great top very really most more please one x vs""".split()
+    """a an the and or of for with in on to by at from is are be it its this that these those my me
+        i you your we our need want looking look find get buy some any do does should would will
+        what which who how why where when best good great top very really most more please one x vs""".split()  # noqa: SIM905
 )
-QUESTION_CUES = frozenset("what which how why where when can does do should is are who best".split())
+QUESTION_CUES = frozenset("what which how why where when can does do should is are who best".split())  # noqa: SIM905
 
 ACCESSORY_WORDS = frozenset(
-    """case cover charger cable cord adapter filter cartridge refill replacement lid strap band mount
-    holder stand bag sleeve protector battery blade bulb part insole liner pad sheath nozzle
-    attachment accessory accessorie bracket bit gasket seal""".split()
+    """case cover charger cable cord adapter filter cartridge refill replacement lid strap band
+        mount holder stand bag sleeve protector battery blade bulb part insole liner pad sheath
+        nozzle attachment accessory accessorie bracket bit gasket seal""".split()  # noqa: SIM905
 )
 """Product words that usually name an accessory or spare part of another product."""
 
@@ -85,7 +85,7 @@ PRICE_RANGE = re.compile(
     r"\b(?:between\s*)?(\$\s*)?(\d+(?:\.\d+)?)\s*(?:-|to|and)\s*(\$\s*)?(\d+(?:\.\d+)?)(?![\d_/])\s*"
     r"(\$|dollars?|usd|bucks)?"
 )
-CONTAINER_WORDS = frozenset("set kit pack piece collection bundle combo assortment system unit lot".split())
+CONTAINER_WORDS = frozenset("set kit pack piece collection bundle combo assortment system unit lot".split())  # noqa: SIM905
 """Title heads that name a packaging, not a product: "Drill Bit Set" is searched as "drill bit"."""
 CHEAP_CUES = ("cheapest", "cheap", "budget", "affordable", "inexpensive", "low cost", "low-cost", "bargain",
               "discount", "economical", "value")
@@ -146,6 +146,7 @@ _MEASURE_RE = re.compile(
     _NUM + r"(?:\s*-?\s*)(" + "|".join(f"(?:{rx})" for rx, _, _, sep in _UNITS if sep) + r")"
     + r"|" + _NUM + r"(" + "|".join(f"(?:{rx})" for rx, _, _, sep in _UNITS if not sep) + r")"
 )
+_SYNONYM_CUE = re.compile(r"\b(?:also sold as|also known as|also called|aka|a\.k\.a\.)\s*:?\s*([^.;()]+)")
 _PACK_OF = re.compile(r"\b(?:pack|set|box|case|bundle|lot) of (\d+)\b")
 _TOKEN_RE = re.compile(r"\d+(?:[./]\d+)*_[a-z]+|[a-z0-9]+(?:[./][0-9]+)*")
 
@@ -281,6 +282,10 @@ class Vocabulary:
     median_price: dict[str, float] = field(default_factory=dict)
     brand_names: dict[str, str] = field(default_factory=dict)
     brand_product_words: dict[str, str] = field(default_factory=dict)
+    price_bands: dict[str, list[float]] = field(default_factory=dict)
+    word_categories: dict[str, list[str]] = field(default_factory=dict)
+    word_attribute_keys: dict[str, list[str]] = field(default_factory=dict)
+    synonyms: dict[str, list[str]] = field(default_factory=dict)
     max_brand_tokens: int = 4
 
     # --- learning -----------------------------------------------------------------------
@@ -339,19 +344,61 @@ class Vocabulary:
             and w not in vocab.brands and len(w) > 1
         }
 
-        # what each brand mostly sells: "crocs alternative" searches for what Crocs makes (clogs)
+        # a second pass with the product words known: per product word its categories, attribute
+        # keys, prices and brands; synonyms from "also sold as" lines of descriptions
+        descs = products["description"].tolist() if "description" in products.columns else [None] * n
+        cats: dict[str, Counter[str]] = defaultdict(Counter)
+        keys: dict[str, Counter[str]] = defaultdict(Counter)
+        n_word: Counter[str] = Counter()
+        prices: dict[str, list[float]] = defaultdict(list)
         sold: dict[str, Counter[str]] = defaultdict(Counter)
-        for t, b in zip(titles, brands_col, strict=True):
-            key = phrase(tokenize(str(b))) if _present(b) else None
+        syn_pairs: list[tuple[str, str]] = []
+        for t, b, cat, attrs, price, desc in zip(titles, brands_col, cats_col, attrs_col, price_col, descs,
+                                                 strict=True):
             toks, _ = title_head(t)
-            if key is None:
-                for k in range(min(vocab.max_brand_tokens, len(toks)), 0, -1):
-                    if phrase(toks[:k]) in vocab.brands:
-                        key = phrase(toks[:k])
-                        break
-            if key and toks and toks[-1] in vocab.product_words:
-                sold[key][toks[-1]] += 1
+            bkey = phrase(tokenize(str(b))) if _present(b) else vocab.brand_prefix(toks)
+            if bkey and toks[: len(bkey.split())] == bkey.split() and len(toks) > len(bkey.split()):
+                toks = toks[len(bkey.split()):]
+            cands = vocab.product_word_candidates(toks)
+            if not cands:
+                continue
+            words = {cands[0], cands[0].split()[-1]}
+            for w in words:
+                n_word[w] += 1
+                if _present(cat):
+                    cats[w][" > ".join(x.strip() for x in str(cat).split(">"))] += 1
+                if isinstance(attrs, dict):
+                    keys[w].update(_attr_type(str(k)) for k, v in attrs.items() if _present(v))
+                if _present(price):
+                    prices[w].append(float(price))
+            if _present(price):
+                prices["*"].append(float(price))
+            if bkey and cands[0].split()[-1] in vocab.product_words:
+                sold[bkey][cands[0].split()[-1]] += 1
+            if _present(desc):
+                for m in _SYNONYM_CUE.finditer(normalize_text(desc)):
+                    for alt in re.split(r",|/|\bor\b|;", m.group(1)):
+                        atoks = [x for x in tokenize(alt, already_normalized=True) if x not in STOPWORDS]
+                        if atoks and len(atoks) <= 3:
+                            syn_pairs.append((cands[0], phrase(atoks)))
+        vocab.word_categories = {w: [c for c, _ in cnt.most_common(3)] for w, cnt in cats.items()}
+        vocab.word_attribute_keys = {
+            w: sorted(k for k, c in cnt.items() if c >= 0.5 * n_word[w]) for w, cnt in keys.items()
+        }
         vocab.brand_product_words = {b: c.most_common(1)[0][0] for b, c in sold.items() if c}
+        for w, ps in prices.items():
+            q = pd.Series(ps).quantile([0.35, 0.5, 0.65]).tolist()
+            vocab.median_price[w] = float(q[1])
+            vocab.price_bands[w] = [float(q[0]), float(q[2])]
+        groups: dict[str, set[str]] = defaultdict(set)
+        for a, b in syn_pairs:  # direct pairs only: no chaining through a generic word ("case")
+            if a == b or (" " not in b and a.split()[-1] == b) or (" " not in a and b.split()[-1] == a):
+                continue
+            groups[a].add(b)
+            groups[b].add(a)
+        vocab.synonyms = {w: sorted(g) for w, g in groups.items()}
+        for w in vocab.synonyms:  # a synonym is a product word too
+            vocab.product_words.setdefault(w, min_count)
 
         # attribute values from the attributes maps: value → type
         for attrs in attrs_col:
@@ -363,16 +410,6 @@ class Vocabulary:
                 vtoks = tokenize(str(value))
                 if 0 < len(vtoks) <= 3:
                     vocab.attribute_values.setdefault(phrase(vtoks), _attr_type(str(key)))
-
-        # median price per product word, for "cheap"/"premium" intents
-        by_word: dict[str, list[float]] = defaultdict(list)
-        for t, p in zip(titles, price_col, strict=True):
-            if _present(p):
-                toks, _ = title_head(t)
-                if toks:
-                    by_word[toks[-1]].append(float(p))
-                by_word["*"].append(float(p))
-        vocab.median_price = {w: float(pd.Series(v).median()) for w, v in by_word.items() if v}
         return vocab
 
     # --- lookups ------------------------------------------------------------------------
@@ -398,10 +435,63 @@ class Vocabulary:
             return None
         return _closest(token, tuple(sorted(w for w in self.product_words if " " not in w and w[0] == token[0])))
 
-    def price_reference(self, word: str | None) -> float | None:
-        if word and word.split()[-1] in self.median_price:
-            return self.median_price[word.split()[-1]]
-        return self.median_price.get("*")
+    def price_band(self, word: str | None) -> list[float] | None:
+        """[35th, 65th] price percentile of a product word (of the whole catalogue if unknown):
+        below the first is "cheap", above the second "premium"."""
+        for w in (word, word.split()[-1] if word else None, "*"):
+            if w and w in self.price_bands:
+                return self.price_bands[w]
+        return None
+
+    def brand_prefix(self, toks: list[str]) -> str | None:
+        """The longest known brand the token list starts with."""
+        for k in range(min(self.max_brand_tokens, len(toks)), 0, -1):
+            if phrase(toks[:k]) in self.brands:
+                return phrase(toks[:k])
+        return None
+
+    def product_word_candidates(self, head: list[str]) -> list[str]:
+        """Product words of a title head phrase, best first: the longest catalogue phrase ending at the
+        head ("drill bit set"), then without a packaging word ("drill bit"), then the bare head."""
+        if not head:
+            return []
+        ends = [len(head)]
+        if head[-1] in CONTAINER_WORDS and len(head) > 1:
+            ends.append(len(head) - 1)
+        out: list[str] = []
+        for end in ends:
+            for n in (3, 2):
+                if end >= n and phrase(head[end - n:end]) in self.product_words:
+                    out.append(phrase(head[end - n:end]))
+            out.append(head[end - 1])
+        if len(out) > 1 and out[0] in CONTAINER_WORDS:
+            out = out[1:] + out[:1]
+        return list(dict.fromkeys(out))
+
+    def categories_of(self, word: str | None) -> list[str]:
+        """Categories whose products carry this product word (or its synonyms / head)."""
+        if not word:
+            return []
+        out: list[str] = []
+        for w in (word, *self.synonyms.get(word, []), word.split()[-1]):
+            out += self.word_categories.get(w, []) + self.category_terms.get(w, [])
+            if out:
+                break
+        return list(dict.fromkeys(out))
+
+    def are_synonyms(self, a: str, b: str) -> bool:
+        return a == b or b in self.synonyms.get(a, ()) or a.replace(" ", "") == b.replace(" ", "")
+
+    def similar_kind(self, a: str, b: str, min_jaccard: float = 0.6) -> bool:
+        """Two product words of the same category described by the same attributes: likely substitutes
+        (a wok for a skillet, a tumbler for a water bottle)."""
+        ca, cb = self.categories_of(a)[:1], self.categories_of(b)[:1]
+        ka, kb = set(self.word_attribute_keys.get(a, ())), set(self.word_attribute_keys.get(b, ()))
+        ka.discard("color")
+        kb.discard("color")
+        if not ca or ca != cb or not ka or not kb:
+            return False
+        return len(ka & kb) / len(ka | kb) >= min_jaccard
 
     # --- persistence (JSON, never pickle) ------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -413,6 +503,10 @@ class Vocabulary:
             "median_price": self.median_price,
             "brand_names": self.brand_names,
             "brand_product_words": self.brand_product_words,
+            "price_bands": self.price_bands,
+            "word_categories": self.word_categories,
+            "word_attribute_keys": self.word_attribute_keys,
+            "synonyms": self.synonyms,
         }
 
     @classmethod
@@ -425,6 +519,10 @@ class Vocabulary:
             median_price=dict(d.get("median_price", {})),
             brand_names=dict(d.get("brand_names", {})),
             brand_product_words=dict(d.get("brand_product_words", {})),
+            price_bands={k: list(v) for k, v in d.get("price_bands", {}).items()},
+            word_categories={k: list(v) for k, v in d.get("word_categories", {}).items()},
+            word_attribute_keys={k: list(v) for k, v in d.get("word_attribute_keys", {}).items()},
+            synonyms={k: list(v) for k, v in d.get("synonyms", {}).items()},
         )
 
     def save(self, path: str | Path) -> Path:
@@ -439,7 +537,8 @@ class Vocabulary:
 
     def stats(self) -> dict[str, int]:
         return {"brands": len(self.brands), "product_words": len(self.product_words),
-                "category_terms": len(self.category_terms), "attribute_values": len(self.attribute_values)}
+                "category_terms": len(self.category_terms), "attribute_values": len(self.attribute_values),
+                "synonym_groups": len(self.synonyms)}
 
 
 def _present(v: Any) -> bool:
@@ -450,7 +549,7 @@ def _present(v: Any) -> bool:
     return str(v).strip() != ""
 
 
-_NOT_MODIFIERS = frozenset("free non no without replacement new".split())
+_NOT_MODIFIERS = frozenset(["free", "non", "no", "without", "replacement", "new"])
 
 
 def _blocked_word(w: str) -> bool:

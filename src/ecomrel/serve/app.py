@@ -15,7 +15,6 @@ On shutdown uvicorn stops accepting connections and waits for in-flight requests
 then drains the batcher, so a request that was accepted is answered.
 """
 
-from __future__ import annotations
 
 import secrets
 import statistics

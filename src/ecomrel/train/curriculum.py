@@ -54,6 +54,16 @@ def plan_phases(config: SFTRunConfig) -> list[Phase]:
     return [Phase(f"{i + 1}_{kind}", (kind,)) for i, kind in enumerate(config.phases)]
 
 
+def chain_builder_config(config: SFTRunConfig, **changes: Any):
+    """The chain builder's own config: ``config.chain_config`` (or defaults) with ``changes`` applied."""
+    from ecomrel.reason.chains_config import ChainConfig
+
+    base = ChainConfig.from_yaml(config.chain_config) if config.chain_config else ChainConfig()
+    if config.rules is not None:
+        changes.setdefault("rules", config.rules)
+    return base.model_copy(update=changes)
+
+
 def _call_build_chains(
     pairs: pd.DataFrame, kinds: tuple[str, ...], **kwargs: Any
 ) -> tuple[pd.DataFrame, Any]:
@@ -77,7 +87,12 @@ def restrict_to_pairs(chains: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame
 
 
 def static_chains(
-    config: SFTRunConfig, pairs: pd.DataFrame, kinds: tuple[str, ...], cache: Path
+    config: SFTRunConfig,
+    pairs: pd.DataFrame,
+    kinds: tuple[str, ...],
+    cache: Path,
+    products: pd.DataFrame | None = None,
+    scale=None,
 ) -> pd.DataFrame:
     """EE/RA chains: read from ``config.chains`` or built once from the pairs, cached in the run folder."""
     kinds = tuple(k for k in kinds if k in STATIC_KINDS)
@@ -91,7 +106,9 @@ def static_chains(
     elif cache.exists():
         chains = pd.read_parquet(cache)
     else:
-        chains, report = _call_build_chains(pairs, kinds, rules=config.rules)
+        chains, report = _call_build_chains(
+            pairs, kinds, config=chain_builder_config(config), products=products, scale=scale
+        )
         cache.parent.mkdir(parents=True, exist_ok=True)
         chains.to_parquet(cache, index=False)
         log.info("built %d chains (%s): %s", len(chains), ",".join(kinds), report)
@@ -136,7 +153,13 @@ def mistake_report(preds: pd.DataFrame) -> dict[str, Any]:
 
 
 def dr_chains_from_mistakes(
-    config: SFTRunConfig, model, tokenizer, pairs: pd.DataFrame, phase_dir: Path, scale=None
+    config: SFTRunConfig,
+    model,
+    tokenizer,
+    pairs: pd.DataFrame,
+    phase_dir: Path,
+    scale=None,
+    products: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """LREF's decision reflection: chains built from the mistakes of ``model`` on the training pairs."""
     scored = pairs
@@ -145,10 +168,17 @@ def dr_chains_from_mistakes(
     preds = find_mistakes(model, tokenizer, scored, config.score_batch_size, scale)
     preds.to_parquet(phase_dir / "predictions.parquet", index=False)
     report = mistake_report(preds)
-    if report["n_mistakes"] == 0:
+    if report["n_mistakes"] == 0 and config.dr_source == "model":
         log.warning("the model made no mistakes on %d training pairs: no DR chains", len(preds))
         return pd.DataFrame(columns=["query_id", "product_id", "kind", "prompt_extra", "target"]), report
-    chains, chain_report = _call_build_chains(scored, ("dr",), predictions=preds, rules=config.rules)
+    chains, chain_report = _call_build_chains(
+        scored,
+        ("dr",),
+        predictions=preds,
+        config=chain_builder_config(config, dr_source=config.dr_source),
+        products=products,
+        scale=scale,
+    )
     chains = restrict_to_pairs(chains[chains["kind"] == "dr"], scored)
     report["n_dr_chains"] = len(chains)
     if chain_report is not None:
@@ -166,6 +196,7 @@ def phase_examples(
     scale,
     phase_dir: Path,
     run_dir: Path,
+    products: pd.DataFrame | None = None,
 ):
     """The ``datasets.Dataset`` of one phase and a small report (counts, DR mistakes)."""
     from ecomrel.train import sft_data
@@ -179,11 +210,11 @@ def phase_examples(
         return ds, {"n_examples": len(ds)}
     report: dict[str, Any] = {}
     parts = []
-    static = static_chains(config, pairs, phase.kinds, run_dir / "chains.parquet")
+    static = static_chains(config, pairs, phase.kinds, run_dir / "chains.parquet", products, scale)
     if len(static):
         parts.append(static)
     if phase.needs_mistakes:
-        dr, report = dr_chains_from_mistakes(config, model, tokenizer, pairs, phase_dir, scale)
+        dr, report = dr_chains_from_mistakes(config, model, tokenizer, pairs, phase_dir, scale, products)
         if len(dr):
             parts.append(dr)
     chains = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["kind", "target"])

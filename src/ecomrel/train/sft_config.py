@@ -61,6 +61,10 @@ class SFTRunConfig(BaseModel):
         description="Parquet of EE/RA chains from the chain builder; built on the fly from `data` if unset.",
     )
     rules: str | None = Field(None, description="Business-rules YAML for RA chains (default rules if unset).")
+    chain_config: str | None = Field(
+        None,
+        description="Chain-builder config YAML (teacher, on_conflict ...) used when chains are built here.",
+    )
     examples: str | None = Field(
         None,
         description="A ready prompt/completion file (Parquet or JSONL with 'prompt', 'completion' columns); "
@@ -85,6 +89,11 @@ class SFTRunConfig(BaseModel):
         description="Chain kinds in training order. DR chains come from the model's own mistakes on the "
         "training pairs, scored with the model of the preceding phase (or the start model in 'mixed').",
     )
+    dr_source: Literal["model", "both", "random"] = Field(
+        "model",
+        description="Wrong decisions of DR chains: 'model' = the previous phase's own mistakes (LREF); "
+        "'both' = mistakes, plus a random wrong grade where the model was right; 'random' = random only.",
+    )
     dr_max_pairs: int | None = Field(
         None, ge=1, description="Score at most this many training pairs when looking for DR mistakes."
     )
@@ -102,7 +111,7 @@ class SFTRunConfig(BaseModel):
     batch_size: int = Field(4, ge=1, description="Examples per device per forward pass.")
     grad_accum: int = Field(1, ge=1, description="Gradient accumulation steps per optimizer step.")
     max_length: int = Field(
-        512, ge=8, description="Prompt+completion tokens kept (longer ones are cut at the end)."
+        1024, ge=8, description="Prompt+completion tokens kept (longer ones are cut at the end)."
     )
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "auto", description="'auto' = bf16 on a CUDA device that supports it, fp32 elsewhere."

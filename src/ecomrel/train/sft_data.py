@@ -37,17 +37,28 @@ def grade_scale(name: str) -> GradeScale:
         raise ValueError(f"unknown grade scale {name!r}; known: {', '.join(SCALES)}") from None
 
 
-def load_pairs(data: str | Path, split: str | None = "train", max_pairs: int | None = None, seed: int = 0):
-    """Judged pairs of one split joined with query text and product fields; a seeded sample if capped."""
+def load_training_data(
+    data: str | Path, split: str | None = "train", max_pairs: int | None = None, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(judged pairs of one split with query text and product fields, whole product catalogue).
+
+    The pairs are a seeded sample when ``max_pairs`` caps them; the catalogue is what the chain
+    builder's attribute analyst learns its vocabulary from.
+    """
     from ecomrel.data.schema import Dataset
 
     ds = Dataset.load(data)
-    pairs = ds.pairs(split) if split and ds.splits is not None else ds.pairs()
     if split and ds.splits is None:
         log.warning("%s has no splits.parquet: training on every judged pair", data)
+    pairs = ds.pairs(split) if split and ds.splits is not None else ds.pairs()
     if max_pairs is not None and len(pairs) > max_pairs:
         pairs = pairs.sample(n=max_pairs, random_state=seed).sort_index()
-    return pairs.reset_index(drop=True)
+    return pairs.reset_index(drop=True), ds.products
+
+
+def load_pairs(data: str | Path, split: str | None = "train", max_pairs: int | None = None, seed: int = 0):
+    """Judged pairs of one split joined with query text and product fields; a seeded sample if capped."""
+    return load_training_data(data, split, max_pairs, seed)[0]
 
 
 @cache

@@ -300,9 +300,11 @@ def run_sft(config: SFTRunConfig, *, callbacks: list[Any] | None = None) -> dict
     state.wait_for_everyone()
 
     scale = sft_data.grade_scale(config.scale)
-    pairs = None
+    pairs = products = None
     if config.examples is None:
-        pairs = sft_data.load_pairs(config.data, config.split, config.max_pairs, config.seed)
+        pairs, products = sft_data.load_training_data(
+            config.data, config.split, config.max_pairs, config.seed
+        )
         if pairs.empty:
             raise ValueError(f"{config.data}: no judged pairs in split {config.split!r}")
 
@@ -338,6 +340,7 @@ def run_sft(config: SFTRunConfig, *, callbacks: list[Any] | None = None) -> dict
                     scale=scale,
                     phase_dir=phase_dir,
                     run_dir=out,
+                    products=products,
                 )
                 if len(dataset):
                     sft_data.save_examples(dataset, examples_file)

@@ -1,0 +1,80 @@
+"""The run config, the stage runner (skip/resume/force) and the HTML report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ecomrel.config import PipelineConfig, load_config
+from ecomrel.data.schema import DataError
+from ecomrel.pipeline import STAGES, is_done, metrics_path, run_pipeline, stage
+from ecomrel.report import write_report
+
+
+def test_config_defaults_and_overrides(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("out: x\nstages: [data]\noptions:\n  judge: {limit: 5}\n")
+    cfg = load_config(path, ["options.judge.limit=7", "data.sample.noise=0.2"])
+    assert cfg.options["judge"]["limit"] == 7
+    assert cfg.data.sample.noise == 0.2
+    assert str(cfg.out) == "x"
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [("out: [1, 2\n", "invalid YAML"), ("- a\n", "top level"), ("stagez: [x]\n", "stagez"),
+     ("data: {sample: {noise: 3}}\n", "data.sample.noise")],
+)
+def test_config_errors_name_file_and_field(tmp_path, text, needle):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(DataError) as err:
+        load_config(path)
+    assert needle in str(err.value) and "bad.yaml" in str(err.value)
+
+
+def test_pipeline_skips_complete_stages_and_resumes(tmp_path):
+    calls: list[str] = []
+
+    @stage("_t_ok")
+    def ok(ctx):
+        calls.append("ok")
+        return {"ok": {"macro_f1": 0.5}}
+
+    @stage("_t_crash")
+    def crash(ctx):
+        calls.append("crash")
+        if len(calls) < 3:
+            raise RuntimeError("simulated crash")
+        return {"crash": {"macro_f1": 0.7}}
+
+    try:
+        cfg = PipelineConfig(out=tmp_path / "run", stages=["_t_ok", "_t_crash"])
+        with pytest.raises(RuntimeError):
+            run_pipeline(cfg)
+        assert is_done(cfg.out, "_t_ok") and not is_done(cfg.out, "_t_crash")
+        metrics = run_pipeline(cfg)  # resumes: the completed stage is not run again
+        assert calls == ["ok", "crash", "crash"]
+        assert metrics == {"ok": {"macro_f1": 0.5}, "crash": {"macro_f1": 0.7}}
+        run_pipeline(cfg, force=["_t_ok"])
+        assert calls[-1] == "ok"
+        assert json.loads(metrics_path(cfg.out).read_text())["crash"]["macro_f1"] == 0.7
+        assert (cfg.out / "config.yaml").exists()
+    finally:
+        STAGES.pop("_t_ok", None)
+        STAGES.pop("_t_crash", None)
+
+
+def test_unknown_stage_is_a_clear_error(tmp_path):
+    with pytest.raises(DataError, match="unknown stage"):
+        run_pipeline(PipelineConfig(out=tmp_path, stages=["nope"]))
+
+
+def test_report_embeds_metrics_and_plots(tmp_path):
+    run = tmp_path / "run"
+    (run / "eval").mkdir(parents=True)
+    metrics_path(run).write_text(json.dumps({"bm25": {"ndcg@10": 0.61, "macro_f1": 0.3}}))
+    out = write_report(run)
+    page = out.read_text()
+    assert "bm25" in page and "0.6100" in page and page.count("data:image/png;base64") >= 2
