@@ -67,8 +67,14 @@ def main() -> None:
     t0 = time.perf_counter()
     result = run_judge(
         JudgeConfig(
-            model="smollm2", data=data, out=work / "judge", split="dev", limit=args.limit,
-            batch_size=args.batch_size, threads=args.threads, share_prefix=True,
+            model="smollm2",
+            data=data,
+            out=work / "judge",
+            split="dev",
+            limit=args.limit,
+            batch_size=args.batch_size,
+            threads=args.threads,
+            share_prefix=True,
         )
     )
     seconds = time.perf_counter() - t0
@@ -77,21 +83,32 @@ def main() -> None:
     from ecomrel.baselines.lexical import score_pairs as lexical_scores
 
     scores = pd.read_parquet(result["scores"])
-    pairs = Dataset.load(data).pairs("dev").merge(scores[["query_id", "product_id", "score"]], on=["query_id", "product_id"])
+    pairs = (
+        Dataset.load(data)
+        .pairs("dev")
+        .merge(scores[["query_id", "product_id", "score"]], on=["query_id", "product_id"])
+    )
     pairs["bm25"] = lexical_scores("bm25", pairs)
     judge_metrics = dict(result["metrics"]["dev"])
     judge_metrics["ndcg@10"] = _ndcg10(pairs, "score")
-    print(json.dumps({
-        "source": args.source,
-        "pairs": int(len(pairs)),
-        "queries": int(pairs["query_id"].nunique()),
-        "grade_distribution": {int(k): int(v) for k, v in pairs["grade"].value_counts().sort_index().items()},
-        "judge_zero_shot_smollm2": judge_metrics,
-        "bm25": {"ndcg@10": _ndcg10(pairs, "bm25")},
-        "seconds": round(seconds, 1),
-        "pairs_per_s": result["pairs_per_s"],
-        "tiers": result["tiers"],
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "source": args.source,
+                "pairs": int(len(pairs)),
+                "queries": int(pairs["query_id"].nunique()),
+                "grade_distribution": {
+                    int(k): int(v) for k, v in pairs["grade"].value_counts().sort_index().items()
+                },
+                "judge_zero_shot_smollm2": judge_metrics,
+                "bm25": {"ndcg@10": _ndcg10(pairs, "bm25")},
+                "seconds": round(seconds, 1),
+                "pairs_per_s": result["pairs_per_s"],
+                "tiers": result["tiers"],
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

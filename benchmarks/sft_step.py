@@ -6,8 +6,9 @@ completion-only loss). Examples are pre-tokenized to exactly ``--tokens`` tokens
 the completion) so that every step sees ``batch × tokens`` tokens. The first step (allocations,
 first-touch) is excluded; the median of the next ``--steps`` is reported.
 
-Variants: ``lora`` (r=16, all-linear, the default of SFTRunConfig) and the named baseline ``full``
-(full fine-tuning); ratios are against ``full``. Prints one JSON object.
+Variants: ``lora`` (r=16, all-linear, the default of SFTRunConfig), ``lora_topN`` (adapters on the
+last N decoder layers only: ``lora.top_layers``) and the named baseline ``full`` (full fine-tuning);
+ratios are against ``full``. Prints one JSON object.
 The trainer arguments are the SFT stage's own (``trainer_args``); only the data path differs.
 
     python benchmarks/sft_step.py [--tokens 256] [--batch 4] [--threads 1] [--steps 3] [--variants lora,full]
@@ -56,7 +57,7 @@ def run_variant(variant: str, tokens: int, batch: int, threads: int, steps: int)
         cfg = SFTRunConfig(
             base_model="smollm2",
             examples="unused",
-            finetune=variant,
+            finetune="full" if variant == "full" else "lora",
             max_steps=steps + 1,
             batch_size=batch,
             max_length=tokens,
@@ -74,7 +75,11 @@ def run_variant(variant: str, tokens: int, batch: int, threads: int, steps: int)
             def on_train_end(self, args, state, control, **kw):
                 stamps.append(time.perf_counter())
 
-        peft = lora_config(cfg) if variant == "lora" else None
+        if variant.startswith("lora_top"):
+            cfg = cfg.model_copy(
+                update={"lora": cfg.lora.model_copy(update={"top_layers": int(variant[8:])})}
+            )
+        peft = lora_config(cfg, model) if variant.startswith("lora") else None
         # the SFT stage's own trainer arguments; pre-tokenized rows go straight to trl
         trainer = SFTTrainer(
             model=model,

@@ -40,14 +40,14 @@ def test_pipeline_skips_complete_stages_and_resumes(tmp_path):
     @stage("_t_ok")
     def ok(ctx):
         calls.append("ok")
-        return {"ok": {"macro_f1": 0.5}}
+        return {"ok": {"f1_macro": 0.5}}
 
     @stage("_t_crash")
     def crash(ctx):
         calls.append("crash")
         if len(calls) < 3:
             raise RuntimeError("simulated crash")
-        return {"crash": {"macro_f1": 0.7}}
+        return {"crash": {"f1_macro": 0.7}}
 
     try:
         cfg = PipelineConfig(out=tmp_path / "run", stages=["_t_ok", "_t_crash"])
@@ -56,10 +56,10 @@ def test_pipeline_skips_complete_stages_and_resumes(tmp_path):
         assert is_done(cfg.out, "_t_ok") and not is_done(cfg.out, "_t_crash")
         metrics = run_pipeline(cfg)  # resumes: the completed stage is not run again
         assert calls == ["ok", "crash", "crash"]
-        assert metrics == {"ok": {"macro_f1": 0.5}, "crash": {"macro_f1": 0.7}}
+        assert metrics == {"ok": {"f1_macro": 0.5}, "crash": {"f1_macro": 0.7}}
         run_pipeline(cfg, force=["_t_ok"])
         assert calls[-1] == "ok"
-        assert json.loads(metrics_path(cfg.out).read_text())["crash"]["macro_f1"] == 0.7
+        assert json.loads(metrics_path(cfg.out).read_text())["crash"]["f1_macro"] == 0.7
         assert (cfg.out / "config.yaml").exists()
     finally:
         STAGES.pop("_t_ok", None)
@@ -74,7 +74,7 @@ def test_unknown_stage_is_a_clear_error(tmp_path):
 def test_report_embeds_metrics_and_plots(tmp_path):
     run = tmp_path / "run"
     (run / "eval").mkdir(parents=True)
-    metrics_path(run).write_text(json.dumps({"bm25": {"ndcg@10": 0.61, "macro_f1": 0.3}}))
+    metrics_path(run).write_text(json.dumps({"bm25": {"ndcg@10": 0.61, "f1_macro": 0.3}}))
     out = write_report(run)
     page = out.read_text()
     assert "bm25" in page and "0.6100" in page and page.count("data:image/png;base64") >= 2

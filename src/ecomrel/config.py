@@ -7,7 +7,7 @@ Example (``examples/pipeline.yaml``)::
     data:
       source: sample            # sample | esci | wands | homedepot | csv | folder
       sample: {products: 2400, queries: 500, noise: 0.1}
-    stages: [data, baselines, judge, eval]
+    stages: [data, baselines, judge]
     options:
       judge: {model: smollm2, limit: 240}
 
@@ -55,7 +55,7 @@ class PipelineConfig(BaseModel):
     seed: int = Field(0, description="Seed for splits, sampling and training.")
     data: DataOptions = Field(default_factory=DataOptions, description="Input data.")
     stages: list[str] = Field(
-        default_factory=lambda: ["data", "baselines", "eval"],
+        default_factory=lambda: ["data", "baselines"],
         description="Stages to run, in order; completed stages are skipped unless forced.",
     )
     options: dict[str, dict[str, Any]] = Field(

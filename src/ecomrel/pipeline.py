@@ -114,11 +114,14 @@ def run_pipeline(config: PipelineConfig, force: list[str] | None = None) -> dict
         merge_metrics(out, rows)
         mark_done(out, name, rows, seconds)
         console.print(f"[green]✓ {name}[/] in {seconds:.1f}s")
+    from ecomrel.report import write_report
+
+    console.print(f"report: {write_report(out)}")
     path = metrics_path(out)
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-DISPLAY_METRICS = ("macro_f1", "weighted_f1", "rmse", "ndcg@10", "ece", "optimistic_rate", "engagement@10")
+DISPLAY_METRICS = ("f1_macro", "f1_weighted", "rmse", "ndcg@10", "ece", "optimistic_rate", "engagement@10")
 
 
 def metrics_table(metrics: dict[str, dict[str, float]], columns: tuple[str, ...] = DISPLAY_METRICS) -> Table:

@@ -13,7 +13,8 @@ import io
 import json
 from pathlib import Path
 
-HEADLINE = ("macro_f1", "weighted_f1", "rmse", "ndcg@10", "ece", "optimistic_rate", "engagement@10")
+from ecomrel.pipeline import DISPLAY_METRICS
+
 
 
 def _metric_bars(metrics: dict[str, dict[str, float]]) -> list[tuple[str, bytes]]:
@@ -23,7 +24,7 @@ def _metric_bars(metrics: dict[str, dict[str, float]]) -> list[tuple[str, bytes]
     import matplotlib.pyplot as plt
 
     plots = []
-    for metric in HEADLINE:
+    for metric in DISPLAY_METRICS:
         rows = [(stage, row[metric]) for stage, row in metrics.items() if isinstance(row.get(metric), int | float)]
         if len(rows) < 1:
             continue

@@ -50,3 +50,16 @@ def data_stage(ctx: RunContext) -> dict[str, dict[str, float]]:
         + ", ".join(f"{k} {v:,} queries" for k, v in sorted(counts.items()))
     )
     return {}
+
+
+@stage("baselines")
+def baselines_stage(ctx: RunContext) -> dict[str, dict[str, float]]:
+    """BM25 and TF-IDF rankers, grade cut points tuned on dev, scored on test."""
+    from ecomrel.baselines import run_baseline
+
+    rows = {}
+    for method in ctx.options.get("methods", ["bm25", "tfidf"]):
+        result = run_baseline(method, ctx.data_dir, ctx.stage_dir, tune_split="dev", eval_split="test")
+        rows[method] = result["metrics"]
+    return rows
+

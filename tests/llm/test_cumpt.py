@@ -35,7 +35,9 @@ def test_tier_of_grade_and_validation():
 def _dev(n=400, seed=0):
     rng = np.random.default_rng(seed)
     grades = rng.integers(0, 4, n)
-    logits = rng.normal(size=(n, 4)) + 2.0 * np.eye(4)[grades] + np.array([0, 0, 0.5, 1.5])  # optimistic judge
+    logits = (
+        rng.normal(size=(n, 4)) + 2.0 * np.eye(4)[grades] + np.array([0, 0, 0.5, 1.5])
+    )  # optimistic judge
     probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     return probs, grades
 

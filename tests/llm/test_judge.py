@@ -33,7 +33,9 @@ def data_dir(tmp_path_factory):
 
 
 def _cfg(model_dir, data_dir, out, **kw):
-    return JudgeConfig(model=str(model_dir), data=data_dir, out=out, chunk_size=5, batch_size=4, threads=1, **kw)
+    return JudgeConfig(
+        model=str(model_dir), data=data_dir, out=out, chunk_size=5, batch_size=4, threads=1, **kw
+    )
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +98,10 @@ def test_killed_run_resumes_without_rescoring(tiny_model_dir, data_dir, tmp_path
     assert sorted(scored_rows) == sorted(pd.read_parquet(full_run[0] / "scores.parquet")["product_id"])
     resumed = pd.read_parquet(tmp_path / "scores.parquet")
     reference = pd.read_parquet(full_run[0] / "scores.parquet")
-    pd.testing.assert_frame_equal(resumed.drop(columns=P + ["score", "expected_grade"]),
-                                  reference.drop(columns=P + ["score", "expected_grade"]))
+    pd.testing.assert_frame_equal(
+        resumed.drop(columns=P + ["score", "expected_grade"]),
+        reference.drop(columns=P + ["score", "expected_grade"]),
+    )
     assert np.abs(resumed[P].to_numpy() - reference[P].to_numpy()).max() < 1e-6
 
 
@@ -116,7 +120,10 @@ def test_tuned_thresholds_saved_beside_model(tiny_model_dir, data_dir, tmp_path)
     assert json.loads((tmp_path / "out" / "cumpt_thresholds.json").read_text()) == saved
     # a later run without --thresholds finds them beside the model
     again = run_judge(_cfg(model_dir, data_dir, tmp_path / "out2", split="dev"))
-    assert json.loads((tmp_path / "out2" / "cumpt_thresholds.json").read_text())["thresholds"] == saved["thresholds"]
+    assert (
+        json.loads((tmp_path / "out2" / "cumpt_thresholds.json").read_text())["thresholds"]
+        == saved["thresholds"]
+    )
     assert again["n_pairs"] == 10 and result["n_pairs"] == 20
 
 
@@ -140,13 +147,41 @@ def test_cli(tiny_model_dir, data_dir, tmp_path):
 
     from ecomrel.cli import app
 
-    res = CliRunner().invoke(app, ["judge", "--model", str(tiny_model_dir), "--data", str(data_dir),
-                                   "--out", str(tmp_path), "--limit", "5", "--batch-size", "2",
-                                   "--no-share-prefix", "--threads", "1"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "judge",
+            "--model",
+            str(tiny_model_dir),
+            "--data",
+            str(data_dir),
+            "--out",
+            str(tmp_path),
+            "--limit",
+            "5",
+            "--batch-size",
+            "2",
+            "--no-share-prefix",
+            "--threads",
+            "1",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert len(pd.read_parquet(tmp_path / "scores.parquet")) == 5
-    bad = CliRunner().invoke(app, ["judge", "--model", str(tiny_model_dir), "--data", str(data_dir),
-                                   "--out", str(tmp_path), "--split", "nosuch"])
+    bad = CliRunner().invoke(
+        app,
+        [
+            "judge",
+            "--model",
+            str(tiny_model_dir),
+            "--data",
+            str(data_dir),
+            "--out",
+            str(tmp_path),
+            "--split",
+            "nosuch",
+        ],
+    )
     assert bad.exit_code == 2
 
 

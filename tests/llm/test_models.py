@@ -27,7 +27,9 @@ def test_lora_adapter_on_top(tmp_path, tiny_model_dir, tiny_model):
     from peft import LoraConfig, get_peft_model
 
     base, _ = load_model(str(tiny_model_dir), threads=1)
-    peft_model = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    peft_model = get_peft_model(
+        base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    )
     peft_model.save_pretrained(tmp_path / "adapter")
     with_adapter, _ = load_model(str(tiny_model_dir), adapter=tmp_path / "adapter", threads=1)
     merged, _ = load_model(str(tiny_model_dir), adapter=tmp_path / "adapter", threads=1, merge_adapter=True)
@@ -64,13 +66,17 @@ def fake_builtin(tmp_path, monkeypatch, tiny_model_dir):
     pkg.mkdir()
     (pkg / "tiny.gguf").write_bytes(b"GGUF" + b"\0" * 60)
     monkeypatch.setenv("ECOMREL_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setitem(models.BUILTIN_MODELS, "tiny", BuiltinModel("tinypkg", "tiny.gguf", "tiny-model", "pip x"))
+    monkeypatch.setitem(
+        models.BUILTIN_MODELS, "tiny", BuiltinModel("tinypkg", "tiny.gguf", "tiny-model", "pip x")
+    )
     monkeypatch.setattr(models, "_package_dir", lambda name: pkg)
     calls = []
 
     def fake_load(gguf_dir, gguf_file):
         calls.append(gguf_file)
-        return AutoModelForCausalLM.from_pretrained(tiny_model_dir), AutoTokenizer.from_pretrained(tiny_model_dir)
+        return AutoModelForCausalLM.from_pretrained(tiny_model_dir), AutoTokenizer.from_pretrained(
+            tiny_model_dir
+        )
 
     monkeypatch.setattr(models, "_load_gguf", fake_load)
     return pkg, calls

@@ -18,8 +18,14 @@ def test_leading_grade_forms():
 
 
 def test_malformed_is_kept_and_flagged():
-    for text, reason in [("", "empty"), (None, "empty"), ("7 stars", "outside"), ("2.5", "no leading"),
-                         ("the product is good", "no leading"), ("exactly right", "no leading")]:
+    for text, reason in [
+        ("", "empty"),
+        (None, "empty"),
+        ("7 stars", "outside"),
+        ("2.5", "no leading"),
+        ("the product is good", "no leading"),
+        ("exactly right", "no leading"),
+    ]:
         p = parse_answer(text)
         assert p.malformed and p.grade is None and reason in p.reason
 

@@ -26,16 +26,24 @@ ROW = {
 def test_renders_present_fields_in_chat_template(tiny_tokenizer):
     text = render_prompt("cordless drill 20v", ROW, tiny_tokenizer)
     assert text.startswith("<|im_start|>system\n") and text.endswith("<|im_start|>assistant\n")
-    for part in ("Query: cordless drill 20v", "Title: DEWALT", "Brand: DEWALT", "Category: Tools > Power Tools",
-                 "voltage: 20 V; color: yellow", "Price: 99.00", "Description: a compact drill"):
+    for part in (
+        "Query: cordless drill 20v",
+        "Title: DEWALT",
+        "Brand: DEWALT",
+        "Category: Tools > Power Tools",
+        "voltage: 20 V; color: yellow",
+        "Price: 99.00",
+        "Description: a compact drill",
+    ):
         assert part in text
     # the query comes before the product so that products of one query share the prefix
     assert text.index("Query:") < text.index("Title:")
 
 
 def test_missing_fields_are_skipped(tiny_tokenizer):
-    text = render_prompt("drill", {"title": "drill", "brand": None, "price": float("nan"), "attributes": {}},
-                         tiny_tokenizer)
+    text = render_prompt(
+        "drill", {"title": "drill", "brand": None, "price": float("nan"), "attributes": {}}, tiny_tokenizer
+    )
     assert "Title: drill" in text
     assert "Brand:" not in text and "Price:" not in text and "Attributes:" not in text
 

@@ -21,7 +21,6 @@ def local_ray():
 
 def test_ray_judge_matches_local(local_ray, tiny_model, tiny_tokenizer, tiny_model_dir, tmp_path):
     from conftest import make_pairs
-
     from ecomrel.data.schema import Dataset
     from ecomrel.llm.judge import run_judge
     from ecomrel.llm.judge_config import JudgeConfig
@@ -33,7 +32,16 @@ def test_ray_judge_matches_local(local_ray, tiny_model, tiny_tokenizer, tiny_mod
     products = pairs[["product_id", "title", "brand", "category", "attributes", "description", "price"]]
     queries = pairs[["query_id", "query"]].drop_duplicates("query_id").rename(columns={"query": "text"})
     Dataset(products, queries, pairs[["query_id", "product_id", "grade"]]).save(tmp_path / "data")
-    result = run_judge(JudgeConfig(model=str(tiny_model_dir), data=tmp_path / "data", out=tmp_path / "out",
-                                   backend="ray", chunk_size=4, batch_size=1, threads=1))
+    result = run_judge(
+        JudgeConfig(
+            model=str(tiny_model_dir),
+            data=tmp_path / "data",
+            out=tmp_path / "out",
+            backend="ray",
+            chunk_size=4,
+            batch_size=1,
+            threads=1,
+        )
+    )
     scores = pd.read_parquet(result["scores"]).set_index("product_id").loc[pairs["product_id"]]
     assert np.abs(scores[P].to_numpy() - local[P].to_numpy()).max() < 1e-4

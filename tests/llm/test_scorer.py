@@ -45,7 +45,9 @@ def test_matches_a_plain_full_forward(reference, tiny_model, tiny_tokenizer):
 @pytest.mark.parametrize("batch_size", [1, 3, 16])
 def test_prefix_sharing_and_padding_agree(reference, tiny_model, tiny_tokenizer, share, side, batch_size):
     df, ref = reference
-    out = score_pairs(tiny_model, tiny_tokenizer, df, batch_size=batch_size, share_prefix=share, padding_side=side)
+    out = score_pairs(
+        tiny_model, tiny_tokenizer, df, batch_size=batch_size, share_prefix=share, padding_side=side
+    )
     assert np.abs(out[P].to_numpy() - ref[P].to_numpy()).max() < 1e-4
 
 

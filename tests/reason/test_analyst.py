@@ -16,11 +16,21 @@ CASES = [
     ("running shoes", "p1", {"product_word_match": "exact", "all_constraints_satisfied": True}, 3),
     ("nike running shoes", "p2", {"brand_requested": True, "brand_match": False}, 2),
     ("nike running shoes", "p1", {"brand_match": True}, 3),
-    ("running shoes", "p5", {"product_word_match": "accessory", "accessory_relation": "product_is_accessory"}, 1),
+    (
+        "running shoes",
+        "p5",
+        {"product_word_match": "accessory", "accessory_relation": "product_is_accessory"},
+        1,
+    ),
     ("shoes not leather", "p3", {"negation_requested": True, "negation_violated": True}, 1),
     ("shoes not leather", "p4", {"negation_requested": True, "negation_violated": False}, 3),
     ("iphone case", "p7", {"product_word_match": "exact", "accessory_target_match": True}, 3),
-    ("iphone case", "p6", {"product_word_match": "accessory", "accessory_relation": "query_wants_accessory"}, 1),
+    (
+        "iphone case",
+        "p6",
+        {"product_word_match": "accessory", "accessory_relation": "query_wants_accessory"},
+        1,
+    ),
     ("case for iphone", "p7", {"query_product_word": "case", "accessory_target_match": True}, 3),
     ("water bottle under $20", "p10", {"price_intent": "max", "price_ok": False, "price_limit": 20.0}, 2),
     ("water bottle under 20 dollars", "p11", {"price_intent": "max", "price_ok": True}, 3),
@@ -52,7 +62,9 @@ def analyst(mini_products: pd.DataFrame) -> AttributeAnalyst:
     return AttributeAnalyst.from_products(mini_products, min_count=1)
 
 
-@pytest.mark.parametrize(("query", "pid", "expected", "grade"), CASES, ids=[f"{q}|{p}" for q, p, _, _ in CASES])
+@pytest.mark.parametrize(
+    ("query", "pid", "expected", "grade"), CASES, ids=[f"{q}|{p}" for q, p, _, _ in CASES]
+)
 def test_hand_written_case(analyst, mini_products, query, pid, expected, grade):
     row = mini_products.set_index("product_id").loc[pid].to_dict() | {"product_id": pid}
     analysis = analyst.analyze(query, row)
@@ -94,8 +106,14 @@ def test_vocabulary_is_learned_from_the_catalogue(mini_products):
 
 
 def test_brands_from_title_prefixes_when_no_brand_column():
-    titles = ["House of Fara 3/4 in. MDF Casing", "House of Fara 8 ft. Wainscot Kit", "Delta Vero Faucet Trim Kit",
-              "Delta Foundations Bathroom Faucet", "Whirlpool Microwave", "Whirlpool Gas Range"]
+    titles = [
+        "House of Fara 3/4 in. MDF Casing",
+        "House of Fara 8 ft. Wainscot Kit",
+        "Delta Vero Faucet Trim Kit",
+        "Delta Foundations Bathroom Faucet",
+        "Whirlpool Microwave",
+        "Whirlpool Gas Range",
+    ]
     v = Vocabulary.from_products(pd.DataFrame({"title": titles}))
     assert {"house of fara", "delta", "whirlpool"} <= v.brands
     a = AttributeAnalyst(v).analyze("whirlpool range", {"title": "Whirlpool Gas Range"})
@@ -121,8 +139,9 @@ def test_home_depot_titles(shared_data):
     """2,000 real pairs: never crashes, finds a product word for most queries and products."""
     path = shared_data / "homedepot" / "train.csv"
     df = pd.read_csv(path, encoding="latin-1", nrows=2000)
-    products = df.drop_duplicates("product_uid").rename(columns={"product_uid": "product_id",
-                                                                  "product_title": "title"})
+    products = df.drop_duplicates("product_uid").rename(
+        columns={"product_uid": "product_id", "product_title": "title"}
+    )
     analyst = AttributeAnalyst.from_products(products[["product_id", "title"]])
     sources, matches, product_words = [], [], 0
     for r in df.itertuples():
@@ -133,9 +152,14 @@ def test_home_depot_titles(shared_data):
         product_words += a.product.product_word is not None
     found = pd.Series(sources).ne("none").mean()
     from_vocab = pd.Series(sources).isin(["vocabulary", "spelling"]).mean()
-    print({"query_product_word": round(found, 3), "from_vocabulary": round(from_vocab, 3),
-           "product_product_word": round(product_words / len(df), 3),
-           "match": pd.Series(matches).value_counts(normalize=True).round(3).to_dict()})
+    print(
+        {
+            "query_product_word": round(found, 3),
+            "from_vocabulary": round(from_vocab, 3),
+            "product_product_word": round(product_words / len(df), 3),
+            "match": pd.Series(matches).value_counts(normalize=True).round(3).to_dict(),
+        }
+    )
     assert found > 0.9
     assert from_vocab > 0.6
     assert product_words / len(df) > 0.95

@@ -66,7 +66,9 @@ def test_dr_from_model_mistakes_random_or_both(mini_pairs):
     assert "too high" in over["target"] and "It overlooked:" in over["target"]
     both, _ = build_chains(mini_pairs, kinds=("dr",), predictions=preds, config=ChainConfig(dr_source="both"))
     assert both["origin"].value_counts().to_dict() == {"random_wrong": 16, "model_error": 2}
-    rnd, _ = build_chains(mini_pairs, kinds=("dr",), predictions=preds, config=ChainConfig(dr_source="random"))
+    rnd, _ = build_chains(
+        mini_pairs, kinds=("dr",), predictions=preds, config=ChainConfig(dr_source="random")
+    )
     again, _ = build_chains(mini_pairs, kinds=("dr",), config=ChainConfig(dr_source="random"))
     assert rnd["wrong_grade"].tolist() == again["wrong_grade"].tolist()  # seeded
     with pytest.raises(ValueError, match="needs a predictions frame"):
@@ -92,7 +94,9 @@ def test_rejects_bad_input(mini_pairs):
 def _folder(tmp_path, mini_pairs, mini_products):
     ds = Dataset(
         products=mini_products,
-        queries=mini_pairs[["query_id", "query"]].drop_duplicates().rename(columns={"query": "text"})
+        queries=mini_pairs[["query_id", "query"]]
+        .drop_duplicates()
+        .rename(columns={"query": "text"})
         .assign(frequency=1, kind="bare"),
         judgments=mini_pairs[["query_id", "product_id", "grade"]],
     )
@@ -111,8 +115,21 @@ def test_run_chains_and_cli(tmp_path, mini_pairs, mini_products):
     from ecomrel.cli import app
 
     runner = CliRunner()
-    res = runner.invoke(app, ["reason", "chains", "--data", str(data), "--out", str(tmp_path / "cli"),
-                              "--kinds", "ra,dr", "--on-conflict", "correct"])
+    res = runner.invoke(
+        app,
+        [
+            "reason",
+            "chains",
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "cli"),
+            "--kinds",
+            "ra,dr",
+            "--on-conflict",
+            "correct",
+        ],
+    )
     assert res.exit_code == 0, res.output
     out = pd.read_parquet(tmp_path / "cli" / "cot" / "chains.parquet")
     assert set(out["kind"]) == {"ra", "dr"} and "dropped" not in set(out["status"])
@@ -120,8 +137,9 @@ def test_run_chains_and_cli(tmp_path, mini_pairs, mini_products):
     bad.write_text("rules:\n  - id: x\n    when: {brand_match: maybe}\n    effect: {max_grade: 0}\n")
     res = runner.invoke(app, ["reason", "check-rules", str(bad)])
     assert res.exit_code == 2 and "line 3" in res.output
-    res = runner.invoke(app, ["reason", "chains", "--data", str(data), "--out", str(tmp_path / "x"),
-                              "--rules", str(bad)])
+    res = runner.invoke(
+        app, ["reason", "chains", "--data", str(data), "--out", str(tmp_path / "x"), "--rules", str(bad)]
+    )
     assert res.exit_code == 2 and "line 3" in res.output
 
 

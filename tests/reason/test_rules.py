@@ -12,9 +12,18 @@ from ecomrel.reason.rules import apply_rules, default_rules, default_rules_path,
 def fields(**kw):
     """A neutral analysis (every field present) with some fields set."""
     base = {name: None for name in ANALYSIS_FIELDS}
-    base.update({"product_word_match": "exact", "brand_requested": False, "alternative_requested": False,
-                 "negation_requested": False, "negation_violated": False, "is_question": False,
-                 "query_has_product_word": True, "all_constraints_satisfied": False})
+    base.update(
+        {
+            "product_word_match": "exact",
+            "brand_requested": False,
+            "alternative_requested": False,
+            "negation_requested": False,
+            "negation_violated": False,
+            "is_question": False,
+            "query_has_product_word": True,
+            "all_constraints_satisfied": False,
+        }
+    )
     for name, spec in ANALYSIS_FIELDS.items():
         if spec.kind == "int":
             base[name] = 0
@@ -53,12 +62,24 @@ def test_default_rules_force_grades(findings, grade, fired):
 
 def test_stronger_rule_overrides_weaker():
     # negation (priority 100, at most complement) beats "all satisfied" (set exact) and an accessory pin
-    out = apply_rules(fields(negation_requested=True, negation_violated=True, product_word_match="accessory",
-                             all_constraints_satisfied=True))
+    out = apply_rules(
+        fields(
+            negation_requested=True,
+            negation_violated=True,
+            product_word_match="accessory",
+            all_constraints_satisfied=True,
+        )
+    )
     assert out.grade == 1
     assert out.fired_ids[0] == "excluded_feature_present"
-    out = apply_rules(fields(product_word_match="none", negation_requested=True, negation_violated=True,
-                             all_constraints_satisfied=True))
+    out = apply_rules(
+        fields(
+            product_word_match="none",
+            negation_requested=True,
+            negation_violated=True,
+            all_constraints_satisfied=True,
+        )
+    )
     assert out.grade == 0 and "all_constraints_satisfied" in out.overridden
     assert out.high == 0 and out.reasons
 
@@ -86,41 +107,85 @@ rules:
     assert apply_rules(fields(), rs).grade == 2  # nothing fires: the default grade
     out = apply_rules(fields(n_missing_modifiers=3), rs)
     assert out.grade == 1 and out.reasons == ["Several words are missing (3)."]
-    out = apply_rules(fields(brand_requested=True, query_brand="Nike", product_brand="acme", brand_match=False), rs)
+    out = apply_rules(
+        fields(brand_requested=True, query_brand="Nike", product_brand="acme", brand_match=False), rs
+    )
     assert out.grade == 0 and out.reasons[0] == "wanted Nike, got acme"
     # values are data, never code
-    rs2 = parse_rules("rules:\n  - id: x\n    when: {query_brand: \"__import__('os').system('echo hi')\"}\n"
-                      "    effect: {max_grade: 0}\n")
+    rs2 = parse_rules(
+        "rules:\n  - id: x\n    when: {query_brand: \"__import__('os').system('echo hi')\"}\n"
+        "    effect: {max_grade: 0}\n"
+    )
     assert apply_rules(fields(query_brand="nike"), rs2).grade == 3
 
 
 BAD = [
     ("rules: [\n", "line 2", "invalid YAML"),
-    ("rules:\n  - id: x\n    when: {product_word_matc: none}\n    effect: {max_grade: 0}\n", "line 3",
-     "unknown field 'product_word_matc'"),
-    ("rules:\n  - id: x\n    when: {product_word_match: nope}\n    effect: {max_grade: 0}\n", "line 3",
-     "'nope' is not a value of 'product_word_match'"),
-    ("rules:\n  - id: x\n    when: {brand_match: true}\n    effect: {max_grade: 9}\n", "line 4", "outside the grade"),
-    ("rules:\n  - id: x\n    when: {brand_match: true}\n    effect: {max_grade: 1, set_grade: 2}\n", "line 4",
-     "exactly one of"),
-    ("rules:\n  - id: x\n    when: {brand_match: true}\n    effect: {max_grade: great}\n", "line 4",
-     "'great' is not a grade"),
-    ("rules:\n  - id: x\n    when: {brand_match: yes please}\n    effect: {max_grade: 0}\n", "line 3",
-     "is true/false"),
-    ("rules:\n  - id: x\n    when: {n_missing_modifiers: {between: 2}}\n    effect: {max_grade: 0}\n", "line 3",
-     "unknown operator 'between'"),
-    ("rules:\n  - id: x\n    when: {brand_match: {gt: 1}}\n    effect: {max_grade: 0}\n", "line 3", "compares numbers"),
+    (
+        "rules:\n  - id: x\n    when: {product_word_matc: none}\n    effect: {max_grade: 0}\n",
+        "line 3",
+        "unknown field 'product_word_matc'",
+    ),
+    (
+        "rules:\n  - id: x\n    when: {product_word_match: nope}\n    effect: {max_grade: 0}\n",
+        "line 3",
+        "'nope' is not a value of 'product_word_match'",
+    ),
+    (
+        "rules:\n  - id: x\n    when: {brand_match: true}\n    effect: {max_grade: 9}\n",
+        "line 4",
+        "outside the grade",
+    ),
+    (
+        "rules:\n  - id: x\n    when: {brand_match: true}\n    effect: {max_grade: 1, set_grade: 2}\n",
+        "line 4",
+        "exactly one of",
+    ),
+    (
+        "rules:\n  - id: x\n    when: {brand_match: true}\n    effect: {max_grade: great}\n",
+        "line 4",
+        "'great' is not a grade",
+    ),
+    (
+        "rules:\n  - id: x\n    when: {brand_match: yes please}\n    effect: {max_grade: 0}\n",
+        "line 3",
+        "is true/false",
+    ),
+    (
+        "rules:\n  - id: x\n    when: {n_missing_modifiers: {between: 2}}\n    effect: {max_grade: 0}\n",
+        "line 3",
+        "unknown operator 'between'",
+    ),
+    (
+        "rules:\n  - id: x\n    when: {brand_match: {gt: 1}}\n    effect: {max_grade: 0}\n",
+        "line 3",
+        "compares numbers",
+    ),
     ("rules:\n  - id: x\n    effect: {max_grade: 0}\n", "line 2", "missing 'when'"),
-    ("rules:\n  - id: x\n    when: {brand_match: true}\n    effect: {max_grade: 0}\n"
-     "  - id: x\n    when: {brand_match: false}\n    effect: {max_grade: 1}\n", "line 5", "duplicate rule id"),
-    ("rules:\n  - id: x\n    when: {brand_match: true}\n    effect: {max_grade: 0}\n    priority: high\n", "line 5",
-     "must be an integer"),
-    ("rules:\n  - id: x\n    description: uses {nonsense}\n    when: {brand_match: true}\n"
-     "    effect: {max_grade: 0}\n", "line 3", "unknown field {nonsense}"),
+    (
+        "rules:\n  - id: x\n    when: {brand_match: true}\n    effect: {max_grade: 0}\n"
+        "  - id: x\n    when: {brand_match: false}\n    effect: {max_grade: 1}\n",
+        "line 5",
+        "duplicate rule id",
+    ),
+    (
+        "rules:\n  - id: x\n    when: {brand_match: true}\n    effect: {max_grade: 0}\n    priority: high\n",
+        "line 5",
+        "must be an integer",
+    ),
+    (
+        "rules:\n  - id: x\n    description: uses {nonsense}\n    when: {brand_match: true}\n"
+        "    effect: {max_grade: 0}\n",
+        "line 3",
+        "unknown field {nonsense}",
+    ),
     ("rulez: []\n", "line 1", "unknown top-level key 'rulez'"),
     ("rules: {a: 1}\n", "line 1", "must be a list"),
-    ("rules:\n  - id: x\n    when: {brand_match: true}\n    effect: {max_grade: 0}\n    colour: red\n", "line 5",
-     "unknown rule key 'colour'"),
+    (
+        "rules:\n  - id: x\n    when: {brand_match: true}\n    effect: {max_grade: 0}\n    colour: red\n",
+        "line 5",
+        "unknown rule key 'colour'",
+    ),
 ]
 
 

@@ -42,7 +42,9 @@ class FakeOpenAI:
 
             def do_POST(self) -> None:  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
+                fake.requests.append(
+                    {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
+                )
                 status, delay, headers = fake.script.pop(0) if fake.script else (200, 0.0, {})
                 if delay:
                     time.sleep(delay)
@@ -68,8 +70,9 @@ class FakeOpenAI:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True  # do not wait for deliberately slow answers on shutdown
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def __enter__(self) -> FakeOpenAI:
         self.thread.start()
@@ -87,9 +90,17 @@ def fake() -> Iterator[FakeOpenAI]:
 
 
 def _config(url: str, **kw) -> TeacherConfig:
-    base = {"kind": "openai", "base_url": url, "model": "fake-1", "api_key_env": "ECOMREL_TEST_KEY",
-            "timeout_s": 2.0, "max_retries": 3, "backoff_s": 0.01, "max_backoff_s": 0.05,
-            "requests_per_second": 1000.0}
+    base = {
+        "kind": "openai",
+        "base_url": url,
+        "model": "fake-1",
+        "api_key_env": "ECOMREL_TEST_KEY",
+        "timeout_s": 2.0,
+        "max_retries": 3,
+        "backoff_s": 0.01,
+        "max_backoff_s": 0.05,
+        "requests_per_second": 1000.0,
+    }
     return TeacherConfig(**(base | kw))
 
 

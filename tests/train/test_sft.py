@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-import types
 from pathlib import Path
 
 import pandas as pd
@@ -188,38 +185,6 @@ def test_resume_after_kill_gives_same_adapter(tmp_path, tiny_llm_dir, sft_data_d
 # --- curriculum ---------------------------------------------------------------------------------------
 
 
-def _stub_build_chains(pairs, kinds=("ee", "ra"), predictions=None, **kwargs):
-    """Stands in for ecomrel.reason.chains.build_chains until it lands: one DR chain per mistake."""
-    from ecomrel.llm.prompts import completion_text
-
-    rows = []
-    if "dr" in kinds and predictions is not None:
-        for r in predictions[predictions["pred_grade"] != predictions["grade"]].to_dict("records"):
-            rows.append(
-                {
-                    "query_id": r["query_id"],
-                    "product_id": r["product_id"],
-                    "kind": "dr",
-                    "prompt_extra": f"A previous decision was {r['pred_grade']}.",
-                    "target": completion_text(int(r["grade"]), "It overlooked the brand."),
-                    "gold_grade": int(r["grade"]),
-                    "implied_grade": int(r["grade"]),
-                    "status": "ok",
-                }
-            )
-    return pd.DataFrame(rows), {"dr": len(rows)}
-
-
-@pytest.fixture()
-def chain_builder(monkeypatch):
-    if importlib.util.find_spec("ecomrel.reason.chains") is None:
-        mod = types.ModuleType("ecomrel.reason.chains")
-        mod.build_chains = _stub_build_chains
-        monkeypatch.setitem(sys.modules, "ecomrel.reason.chains", mod)
-        return "stub"
-    return "real"
-
-
 def _lora_snapshot_callback(store: dict):
     from peft import get_peft_model_state_dict
     from transformers import TrainerCallback
@@ -233,7 +198,7 @@ def _lora_snapshot_callback(store: dict):
 
 
 def test_sequential_curriculum_dr_from_previous_mistakes(
-    tmp_path, tiny_llm_dir, sft_data_dir, sft_chains_file, chain_builder
+    tmp_path, tiny_llm_dir, sft_data_dir, sft_chains_file
 ):
     from ecomrel.train.sft_trainer import run_sft
 
@@ -261,9 +226,8 @@ def test_sequential_curriculum_dr_from_previous_mistakes(
     assert set(zip(examples["query_id"], examples["product_id"], strict=True)) <= mistakes
     report = result["phases"][1]
     assert report["n_mistakes"] == len(mistakes) and report["n_scored"] == 12
-    if chain_builder == "stub":
-        assert len(examples) == len(mistakes)
-        assert all("A previous decision was" in p for p in examples["prompt"])
+    assert report["n_examples"] == len(examples) <= report["n_dr_chains_built"] == len(mistakes)
+    assert all("An earlier decision graded this pair" in p for p in examples["prompt"])  # the wrong decision
 
 
 def test_label_only_and_mixed(tmp_path, tiny_llm_dir, sft_data_dir, sft_chains_file):
@@ -309,3 +273,32 @@ def test_full_finetune_and_examples_file(tmp_path, tiny_llm_dir, sft_data_dir):
     assert res["adapter"] is None and res["curriculum"] == "examples"
     assert (Path(res["model_dir"]) / "model.safetensors").exists()
     assert (Path(res["model_dir"]) / "tokenizer_config.json").exists()
+
+
+def test_lora_top_layers_adapts_only_the_last_layers(tiny_llm_dir, tmp_path, sft_data_dir):
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from ecomrel.train.sft_trainer import lora_config
+
+    cfg = _config(tmp_path, tiny_llm_dir, sft_data_dir, lora={"r": 4, "alpha": 8, "top_layers": 1})
+    model = AutoModelForCausalLM.from_pretrained(tiny_llm_dir)
+    peft_model = get_peft_model(model, lora_config(cfg, model))
+    adapted = {n for n, p in peft_model.named_parameters() if p.requires_grad}
+    assert adapted and all(".layers.1." in n for n in adapted)
+    assert any("mlp.down_proj" in n for n in adapted) and any("self_attn.q_proj" in n for n in adapted)
+
+
+def test_cli_train_sft(tmp_path, tiny_llm_dir, sft_data_dir, sft_chains_file):
+    from typer.testing import CliRunner
+
+    from ecomrel.cli import app
+
+    cfg = _config(tmp_path, tiny_llm_dir, sft_data_dir, chains=str(sft_chains_file), phases=["ee"])
+    path = cfg.to_yaml(tmp_path / "sft.yaml")
+    res = CliRunner().invoke(app, ["train", "sft", "--config", str(path), "--set", "max_steps=1"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout[res.stdout.index("{") :])
+    assert out["steps"] == 1 and Path(out["adapter"]).is_dir()
+    bad = CliRunner().invoke(app, ["train", "sft", "--config", str(path), "--set", "batch_size=0"])
+    assert bad.exit_code == 2 and "batch_size" in bad.output

@@ -10,7 +10,7 @@ from ecomrel.cli.common import friendly_errors
 from ecomrel.config import load_config
 from ecomrel.pipeline import console, metrics_path, metrics_table, run_pipeline
 
-DEMO_STAGES = ["data", "baselines", "eval"]
+DEMO_STAGES = ["data", "baselines"]
 
 
 @friendly_errors

@@ -17,6 +17,7 @@ prompt, pairs) in the same folder is refused unless ``overwrite``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -41,7 +42,9 @@ KEYS = ["query_id", "product_id"]
 
 
 # --- which pairs, in which chunks ------------------------------------------------------
-def select_pairs(ds: Dataset, split: str | None = None, limit: int | None = None, seed: int = 0) -> pd.DataFrame:
+def select_pairs(
+    ds: Dataset, split: str | None = None, limit: int | None = None, seed: int = 0
+) -> pd.DataFrame:
     """Judged pairs (one per query/product) in a stable order: by query, then product.
 
     ``limit`` takes whole queries in a seeded random order until the limit is reached (the
@@ -148,7 +151,10 @@ ChunkScores = Iterator[tuple[int, pd.DataFrame]]
 
 
 def _local_chunks(
-    config: JudgeConfig, pairs: pd.DataFrame, todo: list[tuple[int, int, int]], scale: GradeScale,
+    config: JudgeConfig,
+    pairs: pd.DataFrame,
+    todo: list[tuple[int, int, int]],
+    scale: GradeScale,
     progress: Callable[[int], None],
 ) -> ChunkScores:
     from ecomrel.llm.models import load_model
@@ -157,14 +163,27 @@ def _local_chunks(
     model, tokenizer = load_model(config.model, config.adapter, threads=config.threads, merge_adapter=True)
     for i, a, b in todo:
         chunk = pairs.iloc[a:b]
-        yield i, score_pairs(
-            model, tokenizer, chunk, config.batch_size, config.share_prefix, scale, config.template,
-            config.padding_side, progress,
+        yield (
+            i,
+            score_pairs(
+                model,
+                tokenizer,
+                chunk,
+                config.batch_size,
+                config.share_prefix,
+                scale,
+                config.template,
+                config.padding_side,
+                progress,
+            ),
         )
 
 
 def _vllm_chunks(
-    config: JudgeConfig, pairs: pd.DataFrame, todo: list[tuple[int, int, int]], scale: GradeScale,
+    config: JudgeConfig,
+    pairs: pd.DataFrame,
+    todo: list[tuple[int, int, int]],
+    scale: GradeScale,
     progress: Callable[[int], None],
 ) -> ChunkScores:
     from ecomrel.llm.vllm_backend import VLLMJudge
@@ -177,7 +196,10 @@ def _vllm_chunks(
 
 
 def _ray_chunks(
-    config: JudgeConfig, pairs: pd.DataFrame, todo: list[tuple[int, int, int]], scale: GradeScale,
+    config: JudgeConfig,
+    pairs: pd.DataFrame,
+    todo: list[tuple[int, int, int]],
+    scale: GradeScale,
     progress: Callable[[int], None],
 ) -> ChunkScores:
     from ecomrel.llm.ray_backend import score_stream
@@ -208,17 +230,24 @@ def _model_folders(config: JudgeConfig) -> list[Path]:
     return folders
 
 
-def _cumpt(config: JudgeConfig, scores: pd.DataFrame, pairs: pd.DataFrame, ds: Dataset, scale: GradeScale) -> CumPT:
+def _cumpt(
+    config: JudgeConfig, scores: pd.DataFrame, pairs: pd.DataFrame, ds: Dataset, scale: GradeScale
+) -> CumPT:
     probs = scores[scale.prob_columns()].to_numpy()
     if config.tune_split is not None:
         if "grade" not in pairs.columns:
             raise DataError("cannot tune CumPT thresholds: the judgments have no grade column")
-        mask = pairs["query_id"].isin(ds.split_queries(config.tune_split)).to_numpy() & pairs["grade"].notna().to_numpy()
+        mask = (
+            pairs["query_id"].isin(ds.split_queries(config.tune_split)).to_numpy()
+            & pairs["grade"].notna().to_numpy()
+        )
         if not mask.any():
             raise DataError(f"no scored pairs of split {config.tune_split!r} to tune CumPT thresholds on")
         return tune(
-            probs[mask], pairs.loc[mask, "grade"].astype(int).to_numpy(),
-            objective=config.cumpt_objective, precision_target=config.precision_target,
+            probs[mask],
+            pairs.loc[mask, "grade"].astype(int).to_numpy(),
+            objective=config.cumpt_objective,
+            precision_target=config.precision_target,
         )
     if config.thresholds is not None:
         return CumPT.load(config.thresholds)
@@ -228,7 +257,9 @@ def _cumpt(config: JudgeConfig, scores: pd.DataFrame, pairs: pd.DataFrame, ds: D
     return CumPT.single_beta(0.5)
 
 
-def judge_metrics(scores: pd.DataFrame, grades: np.ndarray, scale: GradeScale = DEFAULT_SCALE) -> dict[str, float]:
+def judge_metrics(
+    scores: pd.DataFrame, grades: np.ndarray, scale: GradeScale = DEFAULT_SCALE
+) -> dict[str, float]:
     """Macro/weighted F1, RMSE, ECE, optimistic-bias rate of the judge against human grades."""
     probs = scores[scale.prob_columns()].to_numpy()
     pred = scores["pred_grade"].to_numpy().astype(int)
@@ -243,8 +274,11 @@ def judge_metrics(scores: pd.DataFrame, grades: np.ndarray, scale: GradeScale = 
 
         conf, hit = probs.max(1), (pred == grades)
         bins = np.minimum((conf * 10).astype(int), 9)
-        ece = sum(abs(hit[bins == b].mean() - conf[bins == b].mean()) * (bins == b).mean()
-                  for b in range(10) if (bins == b).any())
+        ece = sum(
+            abs(hit[bins == b].mean() - conf[bins == b].mean()) * (bins == b).mean()
+            for b in range(10)
+            if (bins == b).any()
+        )
         out = {
             "accuracy": float(accuracy_score(grades, pred)),
             "f1_macro": float(f1_score(grades, pred, average="macro", zero_division=0)),
@@ -276,7 +310,10 @@ def run_judge(
     ds = Dataset.load(config.data)
     pairs = select_pairs(ds, config.split, config.limit, config.limit_seed)
     if pairs.empty:
-        raise DataError(f"{config.data}: no judged pairs to score" + (f" in split {config.split!r}" if config.split else ""))
+        raise DataError(
+            f"{config.data}: no judged pairs to score"
+            + (f" in split {config.split!r}" if config.split else "")
+        )
     chunks = plan_chunks(pairs, config.chunk_size)
     fp = fingerprint(config, pairs, scale)
     manifest = _load_manifest(out, fp, config.overwrite)
@@ -309,7 +346,9 @@ def run_judge(
 
     scores = pd.concat([pd.read_parquet(_part_path(out, i)) for i in range(len(chunks))], ignore_index=True)
     if len(scores) != len(pairs) or scores.duplicated(KEYS).any():
-        raise RuntimeError(f"{out}: parts hold {len(scores)} rows for {len(pairs)} pairs; rerun with --overwrite")
+        raise RuntimeError(
+            f"{out}: parts hold {len(scores)} rows for {len(pairs)} pairs; rerun with --overwrite"
+        )
     cumpt = _cumpt(config, scores, pairs, ds, scale)
     probs = scores[scale.prob_columns()].to_numpy()
     scores["tier"] = cumpt.assign(probs)
@@ -322,10 +361,8 @@ def run_judge(
     thresholds_path = cumpt.save(out / THRESHOLDS_FILE)
     if config.tune_split is not None and config.save_thresholds_beside_model:
         for folder in _model_folders(config)[:1]:
-            try:
+            with contextlib.suppress(OSError):  # a read-only model folder keeps only <out>/ thresholds
                 cumpt.save(folder / THRESHOLDS_FILE)
-            except OSError:
-                pass
 
     result: dict[str, Any] = {
         "scores": str(out / SCORES_FILE),

@@ -18,29 +18,44 @@ class JudgeConfig(BaseModel):
     adapter: Path | None = Field(None, description="Optional peft LoRA adapter folder applied on top.")
     data: Path = Field(..., description="ecomrel data folder (products/queries/judgments Parquet).")
     out: Path = Field(..., description="Output folder: scores.parquet, parts/, manifest.json.")
-    split: str | None = Field(None, description="Judge only this split's pairs (train/dev/test); all if None.")
-    limit: int | None = Field(None, ge=1, description="Judge at most this many pairs (whole queries, seeded).")
+    split: str | None = Field(
+        None, description="Judge only this split's pairs (train/dev/test); all if None."
+    )
+    limit: int | None = Field(
+        None, ge=1, description="Judge at most this many pairs (whole queries, seeded)."
+    )
     limit_seed: int = Field(0, description="Seed of the query sample taken by `limit`.")
     batch_size: int = Field(16, ge=1, description="Rows per forward pass.")
     share_prefix: bool = Field(True, description="Encode each query's shared prompt prefix once (KV cache).")
     chunk_size: int = Field(64, ge=1, description="Pairs per resumable part file (whole queries per chunk).")
-    threads: int | None = Field(None, ge=1, description="torch threads; None = ECOMREL_THREADS or half the cores.")
+    threads: int | None = Field(
+        None, ge=1, description="torch threads; None = ECOMREL_THREADS or half the cores."
+    )
     template: str = Field("judge_v1", description="Built-in prompt template name or a YAML file path.")
     padding_side: Literal["left", "right"] = Field("right", description="Padding side of scoring batches.")
     thresholds: Path | None = Field(None, description="CumPT thresholds JSON to apply (file or folder).")
     tune_split: str | None = Field(
         None, description="Tune CumPT thresholds on the scored pairs of this split (e.g. 'dev')."
     )
-    cumpt_objective: Literal["macro_f1", "precision"] = Field("macro_f1", description="CumPT tuning objective.")
-    precision_target: float = Field(0.8, gt=0, le=1, description="Per-tier precision target (objective=precision).")
+    cumpt_objective: Literal["macro_f1", "precision"] = Field(
+        "macro_f1", description="CumPT tuning objective."
+    )
+    precision_target: float = Field(
+        0.8, gt=0, le=1, description="Per-tier precision target (objective=precision)."
+    )
     save_thresholds_beside_model: bool = Field(
-        True, description="Also write tuned thresholds into the adapter/model folder when it is local and writable."
+        True,
+        description="Also write tuned thresholds into the local adapter/model folder when writable.",
     )
     backend: Literal["local", "ray", "vllm"] = Field("local", description="Where the batch function runs.")
-    ray_address: str | None = Field(None, description="Ray cluster address (backend=ray); None starts a local one.")
+    ray_address: str | None = Field(
+        None, description="Ray cluster address (backend=ray); None starts a local one."
+    )
     ray_num_cpus: int | None = Field(None, ge=1, description="CPUs for a local Ray instance (backend=ray).")
     ray_concurrency: int = Field(1, ge=1, description="Scoring actors (model copies) in the Ray pool.")
-    overwrite: bool = Field(False, description="Discard parts of an earlier run with a different configuration.")
+    overwrite: bool = Field(
+        False, description="Discard parts of an earlier run with a different configuration."
+    )
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: object) -> JudgeConfig:

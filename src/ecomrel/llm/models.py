@@ -194,9 +194,23 @@ def builtin_path(name: str, rebuild: bool = False, verify: str = "size") -> Path
     if not source.is_file():
         raise FileNotFoundError(f"{source} is missing; reinstall with: {spec.pip}")
     dest = cache_dir() / "models" / spec.cache_name
-    if rebuild or not cache_is_complete(dest, source, verify=verify):
-        convert_gguf(pkg, spec.gguf_file, dest)
+    if not rebuild and cache_is_complete(dest, source, verify=verify):
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest.parent / f".{spec.cache_name}.lock", "w") as lock:
+        _lock(lock)  # several workers on one machine (Ray actors) convert once, not concurrently
+        if rebuild or not cache_is_complete(dest, source, verify=verify):
+            convert_gguf(pkg, spec.gguf_file, dest)
     return dest
+
+
+def _lock(f: Any) -> None:
+    try:
+        import fcntl
+
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # released when the file closes
+    except ImportError:  # not POSIX: no lock, the atomic rename still protects readers
+        pass
 
 
 def resolve_model(name_or_path: str, allow_download: bool = False) -> tuple[str, bool]:

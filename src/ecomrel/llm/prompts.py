@@ -118,10 +118,8 @@ def _cap(text: str, limit: int | None) -> str:
 
 
 def _attributes_text(attrs: Any, max_items: int) -> str:
-    if isinstance(attrs, Mapping):
-        items = list(attrs.items())
-    else:  # pyarrow map columns can arrive as a list of (key, value) tuples
-        items = [tuple(kv) for kv in attrs]
+    # pyarrow map columns can arrive as a list of (key, value) tuples
+    items = list(attrs.items()) if isinstance(attrs, Mapping) else [tuple(kv) for kv in attrs]
     items = [(str(k), str(v)) for k, v in items if not _missing(v)]
     return "; ".join(f"{k}: {v}" for k, v in items[:max_items])
 
@@ -152,7 +150,9 @@ def product_fields(row: Mapping[str, Any], template: PromptTemplate) -> dict[str
     return out
 
 
-def _messages(query: str, fields: Mapping[str, str], template: PromptTemplate, scale: GradeScale) -> list[dict]:
+def _messages(
+    query: str, fields: Mapping[str, str], template: PromptTemplate, scale: GradeScale
+) -> list[dict]:
     grades = [
         {
             "label": grade_label(g),

@@ -22,7 +22,17 @@ from ecomrel.grades import DEFAULT_SCALE, GradeScale
 from ecomrel.llm.judge_config import JudgeConfig
 
 PASS_THROUGH = ("_chunk",)
-PAIR_COLUMNS = ("query_id", "product_id", "query", "title", "brand", "category", "attributes", "description", "price")
+PAIR_COLUMNS = (
+    "query_id",
+    "product_id",
+    "query",
+    "title",
+    "brand",
+    "category",
+    "attributes",
+    "description",
+    "price",
+)
 
 
 def ray_available() -> tuple[bool, str]:
@@ -38,8 +48,10 @@ def _to_wire(pairs: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in (*PAIR_COLUMNS, *PASS_THROUGH) if c in pairs.columns]
     df = pairs[cols].copy()
     if "attributes" in df.columns:
-        df["attributes"] = [json.dumps(dict(a) if a is not None else {}) if not isinstance(a, float) else "{}"
-                            for a in df["attributes"]]
+        df["attributes"] = [
+            json.dumps(dict(a) if a is not None else {}) if not isinstance(a, float) else "{}"
+            for a in df["attributes"]
+        ]
     return df.reset_index(drop=True)
 
 
@@ -62,9 +74,13 @@ class ScoreBatch:
         from ecomrel.llm.models import load_model
 
         self.model, self.tokenizer = load_model(model, adapter, threads=threads, merge_adapter=True)
-        self.kw = dict(batch_size=batch_size, share_prefix=share_prefix, template=template, padding_side=padding_side)
+        self.kw = dict(
+            batch_size=batch_size, share_prefix=share_prefix, template=template, padding_side=padding_side
+        )
         self.scale = (
-            GradeScale(names=tuple(scale_names), descriptions=tuple(scale_descriptions)) if scale_names else DEFAULT_SCALE
+            GradeScale(names=tuple(scale_names), descriptions=tuple(scale_descriptions))
+            if scale_names
+            else DEFAULT_SCALE
         )
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
@@ -141,9 +157,17 @@ def score_with_ray(
 ) -> pd.DataFrame:
     """Score a pairs frame with Ray Data; rows come back in input order (same columns as ``score_pairs``)."""
     config = JudgeConfig(
-        model=model, adapter=adapter, data=Path("."), out=Path("."), batch_size=batch_size,
-        share_prefix=share_prefix, ray_num_cpus=num_cpus, ray_concurrency=concurrency, ray_address=address,
-        threads=threads, backend="ray",
+        model=model,
+        adapter=adapter,
+        data=Path("."),
+        out=Path("."),
+        batch_size=batch_size,
+        share_prefix=share_prefix,
+        ray_num_cpus=num_cpus,
+        ray_concurrency=concurrency,
+        ray_address=address,
+        threads=threads,
+        backend="ray",
     )
     tagged = pairs.reset_index(drop=True).assign(_chunk=range(len(pairs)))
     parts = list(score_stream(tagged, config, rows_per_batch=rows_per_batch))

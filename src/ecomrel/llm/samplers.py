@@ -29,7 +29,9 @@ from ecomrel.llm.prompts import encode
 COLUMNS = ["prompt_idx", "rank", "text", "score", "grade", "reasoning", "malformed", "reason"]
 
 
-def _left_padded(tokenizer: Any, prompts: Sequence[str], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def _left_padded(
+    tokenizer: Any, prompts: Sequence[str], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     seqs = [encode(tokenizer, p) for p in prompts]
     width = max(len(s) for s in seqs)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -119,7 +121,9 @@ def generate(
     return df[COLUMNS]
 
 
-def greedy(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int = 64, **kw: Any) -> pd.DataFrame:
+def greedy(
+    model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int = 64, **kw: Any
+) -> pd.DataFrame:
     """One greedy answer per prompt."""
     return generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, **kw)
 
@@ -136,7 +140,13 @@ def beam_topk(
     """The top-``k`` beams per prompt with their sequence scores, best first (``rank`` 0)."""
     beams = max(k, num_beams or k)
     return generate(
-        model, tokenizer, prompts, num_beams=beams, num_return_sequences=k, max_new_tokens=max_new_tokens, **kw
+        model,
+        tokenizer,
+        prompts,
+        num_beams=beams,
+        num_return_sequences=k,
+        max_new_tokens=max_new_tokens,
+        **kw,
     )
 
 

@@ -105,7 +105,9 @@ class VLLMJudge:
 
         from ecomrel.llm.scorer import probabilities_frame
 
-        order = np.argsort(pairs["query"].astype(str).to_numpy(), kind="stable")  # co-schedule shared prefixes
+        order = np.argsort(
+            pairs["query"].astype(str).to_numpy(), kind="stable"
+        )  # co-schedule shared prefixes
         sorted_pairs = pairs.iloc[order]
         texts = prompts_for_pairs(sorted_pairs, self.tokenizer, self.scale, self.template)
         requests = [TokensPrompt(prompt_token_ids=encode(self.tokenizer, t)) for t in texts]

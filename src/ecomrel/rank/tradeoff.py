@@ -148,10 +148,23 @@ def pick_best_blend(rows: list[dict], k: int, max_loss: float, on: str) -> tuple
     return max(pool, key=lambda r: r[nd]), bool(ok)
 
 
+def pareto_front(rows: list[dict], x: str, y: str) -> list[dict]:
+    """Rows not beaten on both metrics by another row: the trade-off curve, by increasing ``x``."""
+    front, best_y = [], -np.inf
+    for r in sorted(rows, key=lambda r: (-r[x], -r[y])):
+        if r[y] > best_y:
+            front.append(r)
+            best_y = r[y]
+    return front[::-1]
+
+
 def plot_tradeoff(
     rows: list[dict], path: str | Path, k: int = 10, best: str | None = None, max_loss: float = 0.02
 ) -> Path:
-    """Content NDCG@k against engagement@k, one point per label variant (PNG, Agg backend)."""
+    """Content NDCG@k against engagement@k, one point per label variant (PNG, Agg backend).
+
+    Left: the trained label variants (zoomed); right: the same with the unsupervised references.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -164,71 +177,46 @@ def plot_tradeoff(
         "blend": "tab:green",
         "reference": "tab:gray",
     }
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    for fam, color in colors.items():
-        pts = [r for r in rows if r["family"] == fam and f"engagement@{k}" in r]
-        if pts:
-            ax.scatter(
-                [r[f"engagement@{k}"] for r in pts],
-                [r[f"ndcg@{k}"] for r in pts],
-                c=color,
-                label=fam,
-                s=36,
-                alpha=0.85,
-                marker="s" if fam == "reference" else "o",
-            )
-    gated = sorted(
-        (r for r in rows if r["rule"] == "content_gated" and f"engagement@{k}" in r),
-        key=lambda r: r[f"engagement@{k}"],
-    )
-    if gated:
-        ax.plot(
-            [r[f"engagement@{k}"] for r in gated],
-            [r[f"ndcg@{k}"] for r in gated],
-            c="tab:green",
-            lw=0.8,
-            alpha=0.5,
-        )
+    x, y = f"engagement@{k}", f"ndcg@{k}"
+    rows = [r for r in rows if x in r and r.get(y) is not None]
     base = next((r for r in rows if r["family"] == "engagement"), None)
-    if base and f"engagement@{k}" in base:
-        ax.axvline(
-            base[f"engagement@{k}"] * (1 - max_loss),
-            ls="--",
-            c="tab:red",
-            lw=0.8,
-            label=f"engagement-only −{max_loss:.0%}",
-        )
-    for r in rows:
-        labelled = r["name"] == best or r["family"] in ("engagement", "content", "reference")
-        if labelled and f"engagement@{k}" in r:
-            ax.annotate(
-                r["name"],
-                (r[f"engagement@{k}"], r[f"ndcg@{k}"]),
-                fontsize=7,
-                xytext=(4, 3),
-                textcoords="offset points",
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), gridspec_kw={"width_ratios": [1.6, 1]})
+    for ax, with_refs in zip(axes, (False, True), strict=True):
+        shown = [r for r in rows if with_refs or r["family"] != "reference"]
+        for fam, color in colors.items():
+            pts = [r for r in shown if r["family"] == fam]
+            if pts:
+                marker = "s" if fam == "reference" else "o"
+                ax.scatter([r[x] for r in pts], [r[y] for r in pts], c=color, label=fam, s=36, marker=marker)
+        front = pareto_front([r for r in rows if r["family"] != "reference"], x, y)
+        ax.plot([r[x] for r in front], [r[y] for r in front], c="k", lw=0.8, alpha=0.5, label="Pareto front")
+        if base:
+            ax.axvline(
+                base[x] * (1 - max_loss),
+                ls="--",
+                c="tab:red",
+                lw=0.8,
+                label=f"engagement-only −{max_loss:.0%}",
             )
-    if best:
-        b = next(r for r in rows if r["name"] == best)
-        ax.scatter(
-            [b[f"engagement@{k}"]],
-            [b[f"ndcg@{k}"]],
-            marker="*",
-            s=260,
-            c="gold",
-            edgecolors="k",
-            zorder=5,
-            label="best blend",
-        )
-    ax.set_xlabel(f"engagement@{k} (add-to-cart rate of the top {k}, held-out queries)")
-    ax.set_ylabel(f"content NDCG@{k} (human grades, held-out queries)")
-    ax.set_title("LLM labels: content relevance vs engagement")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+        if best:
+            b = next(r for r in rows if r["name"] == best)
+            ax.scatter(
+                [b[x]], [b[y]], marker="*", s=260, c="gold", edgecolors="k", zorder=5, label="best blend"
+            )
+        for r in shown:
+            if r["name"] == best or r["family"] in ("engagement", "content", "reference"):
+                ax.annotate(r["name"], (r[x], r[y]), fontsize=7, xytext=(4, 3), textcoords="offset points")
+        ax.set_xlabel(f"engagement@{k} (add-to-cart rate of the top {k})")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(f"content NDCG@{k} (human grades)")
+    axes[0].set_title("label variants (held-out queries)")
+    axes[1].set_title("with unsupervised references")
+    axes[0].legend(fontsize=8, loc="lower left")
+    fig.suptitle("LLM labels: content relevance vs engagement")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 

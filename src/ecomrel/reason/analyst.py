@@ -42,7 +42,9 @@ from ecomrel.reason.vocabulary import (
 )
 
 _SPEC_LABEL = re.compile(r"(?:^|(?<=[.;—-]))\s*[a-z][a-z ]{0,24}:")
-_CUT_PREPOSITIONS = frozenset(["with", "in", "on", "over", "under", "from", "by", "at", "near", "inside", "above", "below", "into", "onto"])
+_CUT_PREPOSITIONS = frozenset(
+    "for with in on over under from by at near inside above below into onto".split()  # noqa: SIM905
+)
 
 
 # --- typed records ------------------------------------------------------------------------
@@ -128,13 +130,19 @@ class FieldSpec:
 
 ANALYSIS_FIELDS: dict[str, FieldSpec] = {
     "product_word_match": FieldSpec(
-        "enum", "how the searched product word relates to the product's",
-        ("exact", "partial", "accessory", "none", "unknown")),
+        "enum",
+        "how the searched product word relates to the product's",
+        ("exact", "partial", "accessory", "none", "unknown"),
+    ),
     "accessory_relation": FieldSpec(
-        "enum", "which side is the accessory when product_word_match is accessory",
-        ("product_is_accessory", "query_wants_accessory"), nullable=True),
+        "enum",
+        "which side is the accessory when product_word_match is accessory",
+        ("product_is_accessory", "query_wants_accessory"),
+        nullable=True,
+    ),
     "accessory_target_match": FieldSpec(
-        "bool", "the query asks for an accessory of X and the product is made for X", nullable=True),
+        "bool", "the query asks for an accessory of X and the product is made for X", nullable=True
+    ),
     "query_has_product_word": FieldSpec("bool", "a product word was found in the query"),
     "query_product_word": FieldSpec("str", "the product word of the query", nullable=True),
     "product_product_word": FieldSpec("str", "the product word of the product", nullable=True),
@@ -145,7 +153,8 @@ ANALYSIS_FIELDS: dict[str, FieldSpec] = {
     "alternative_requested": FieldSpec("bool", "the query asks for an alternative to something"),
     "alternative_to": FieldSpec("str", "what the query wants an alternative to", nullable=True),
     "alternative_same_brand": FieldSpec(
-        "bool", "the product is the very brand/item the query wants an alternative to", nullable=True),
+        "bool", "the product is the very brand/item the query wants an alternative to", nullable=True
+    ),
     "category_match": FieldSpec("bool", "the product sits in the category the query names", nullable=True),
     "n_query_attributes": FieldSpec("int", "typed attributes the query states (colour, size, material ...)"),
     "n_attribute_matches": FieldSpec("int", "stated attributes the product has"),
@@ -158,15 +167,23 @@ ANALYSIS_FIELDS: dict[str, FieldSpec] = {
     "negation_requested": FieldSpec("bool", "the query excludes something (without X, not X, X-free)"),
     "negation_violated": FieldSpec("bool", "the product has something the query excludes"),
     "violated_negations": FieldSpec("str", "the excluded things the product has, as text"),
-    "price_intent": FieldSpec("enum", "the price constraint of the query",
-                              ("max", "min", "range", "cheap", "premium"), nullable=True),
-    "price_ok": FieldSpec("bool", "the product's price satisfies the price intent (null: unknown)",
-                          nullable=True),
+    "price_intent": FieldSpec(
+        "enum",
+        "the price constraint of the query",
+        ("max", "min", "range", "cheap", "premium"),
+        nullable=True,
+    ),
+    "price_ok": FieldSpec(
+        "bool", "the product's price satisfies the price intent (null: unknown)", nullable=True
+    ),
     "price_limit": FieldSpec("float", "the bound of the price intent", nullable=True),
     "product_price": FieldSpec("float", "the product's price", nullable=True),
     "is_question": FieldSpec("bool", "the query is phrased as a question"),
-    "n_violations": FieldSpec("int", "stated constraints the product breaks (brand, attributes, excluded "
-                                     "things, price, alternative, accessory target)"),
+    "n_violations": FieldSpec(
+        "int",
+        "stated constraints the product breaks (brand, attributes, excluded "
+        "things, price, alternative, accessory target)",
+    ),
     "all_constraints_satisfied": FieldSpec("bool", "every stated part of the query holds for the product"),
 }
 """The flat namespace rules are written against; :meth:`Analysis.fields` fills it."""
@@ -275,16 +292,16 @@ class AttributeAnalyst:
         used = [False] * len(toks)
 
         brand = None
-        span = self._longest(toks, used, v.brands, max_n=v.max_brand_tokens)
-        if span:
-            i, j = span
+        brand_span = self._longest(toks, used, v.brands, max_n=v.max_brand_tokens)
+        if brand_span:
+            i, j = brand_span
             brand = v.brand_name(phrase(toks[i:j]))
             used[i:j] = [True] * (j - i)
 
         pw, source = None, "none"
-        span = self._product_word_span(toks, used)
-        if span:
-            i, j = span
+        pw_span = self._product_word_span(toks, used)
+        if pw_span:
+            i, j = pw_span
             pw, source = phrase(toks[i:j]), "vocabulary"
             used[i:j] = [True] * (j - i)
         else:
@@ -297,59 +314,84 @@ class AttributeAnalyst:
                     pw, source = v.brand_product_words[_key(alt_to)], "alternative"
                 for k in range(len(toks) - 1, -1, -1):
                     t = toks[k]
-                    if pw is None and not used[k] and t not in STOPWORDS and not is_code(t) \
-                            and not v.attribute_of(t) and t not in _CUT_PREPOSITIONS and len(t) > 1:
+                    if (
+                        pw is None
+                        and not used[k]
+                        and t not in STOPWORDS
+                        and not is_code(t)
+                        and not v.attribute_of(t)
+                        and t not in _CUT_PREPOSITIONS
+                        and len(t) > 1
+                    ):
                         pw, source, used[k] = t, "fallback", True
                         break
 
         attributes: list[tuple[str, str]] = []
         for n in (3, 2, 1):
             for i in range(len(toks) - n + 1):
-                if any(used[i:i + n]):
+                if any(used[i : i + n]):
                     continue
-                term = phrase(toks[i:i + n])
+                term = phrase(toks[i : i + n])
                 att = v.attribute_of(term)
                 if att:
                     attributes.append(att)
-                    used[i:i + n] = [True] * n
+                    used[i : i + n] = [True] * n
 
-        if pw and accessory_for is None and pw.split()[-1] in ACCESSORY_WORDS:
-            # "iphone case", "mower blade": another product word before an accessory word
+        if pw and accessory_for is None and pw.split()[-1] in ACCESSORY_WORDS and pw_span is not None:
+            # "iphone case", "kitchenaid stock pot lid": the product words (and a brand) right before an
+            # accessory word name what it is for; the brand then belongs to that product, not the lid
             words = pw.split()
             if len(words) > 1 and v.is_product_word(phrase(words[:-1])):
                 accessory_for = phrase(words[:-1])
             else:
-                pw_pos = [k for k in range(len(toks)) if used[k] and toks[k] == words[-1]]
-                end = pw_pos[-1] - len(words) + 1 if pw_pos else 0
-                for i in range(end - 1, -1, -1):
-                    for n in (2, 1):
-                        if i - n + 1 >= 0 and not any(used[i - n + 1:i + 1]):
-                            cand = phrase(toks[i - n + 1:i + 1])
-                            if v.is_product_word(cand) or cand in v.brands:
-                                accessory_for = cand
-                                used[i - n + 1:i + 1] = [True] * n
-                                break
-                    if accessory_for:
-                        break
+                i = pw_span[0]
+                in_brand = lambda k: brand_span is not None and brand_span[0] <= k < brand_span[1]  # noqa: E731
+                while (
+                    i > 0
+                    and (not used[i - 1] or in_brand(i - 1))
+                    and toks[i - 1] not in STOPWORDS
+                    and toks[i - 1] not in _CUT_PREPOSITIONS
+                    and not v.attribute_of(toks[i - 1])
+                ):
+                    i -= 1
+                run = toks[i : pw_span[0]]
+                if any(v.is_product_word(w) or w in v.brands for w in run + [phrase(run[-2:])]):
+                    accessory_for = phrase(run)
+                    used[i : pw_span[0]] = [True] * (pw_span[0] - i)
+                    if brand_span and i <= brand_span[0] and brand_span[1] <= pw_span[0]:
+                        brand = None
 
-        modifiers = [t for k, t in enumerate(toks) if not used[k] and t not in STOPWORDS
-                     and t not in _CUT_PREPOSITIONS and len(t) > 1]
+        modifiers = [
+            t
+            for k, t in enumerate(toks)
+            if not used[k] and t not in STOPWORDS and t not in _CUT_PREPOSITIONS and len(t) > 1
+        ]
         category = None
         if pw:
             paths = v.categories_of(pw)
             category = paths[0] if paths else None
         return QueryFacts(
-            text=raw, product_word=pw, product_word_source=source, brand=brand, category=category,
-            attributes=attributes, modifiers=modifiers, negations=negations, price=price,
-            alternative_requested=alt_requested, alternative_to=alt_to, accessory_for=accessory_for,
+            text=raw,
+            product_word=pw,
+            product_word_source=source,
+            brand=brand,
+            category=category,
+            attributes=attributes,
+            modifiers=modifiers,
+            negations=negations,
+            price=price,
+            alternative_requested=alt_requested,
+            alternative_to=alt_to,
+            accessory_for=accessory_for,
             is_question=is_question,
         )
 
-    def _longest(self, toks: list[str], used: list[bool], terms: set[str] | dict[str, Any],
-                 max_n: int = 3) -> tuple[int, int] | None:
+    def _longest(
+        self, toks: list[str], used: list[bool], terms: set[str] | dict[str, Any], max_n: int = 3
+    ) -> tuple[int, int] | None:
         for n in range(min(max_n, len(toks)), 0, -1):
             for i in range(len(toks) - n + 1):
-                if not any(used[i:i + n]) and phrase(toks[i:i + n]) in terms:
+                if not any(used[i : i + n]) and phrase(toks[i : i + n]) in terms:
                     return i, i + n
         return None
 
@@ -398,8 +440,8 @@ class AttributeAnalyst:
             span = self._longest(words, [False] * len(words), self.vocab.brands, self.vocab.max_brand_tokens)
             if span is None and side == "before" and words and not self.vocab.is_product_word(words[0]):
                 span = (0, 1)
-            target = phrase(words[span[0]:span[1]]) if span else None
-            rest_words = words[: span[0]] + words[span[1]:] if span else words
+            target = phrase(words[span[0] : span[1]]) if span else None
+            rest_words = words[: span[0]] + words[span[1] :] if span else words
             rest = (_cut(s, m) + " " + phrase(rest_words)).strip()
             shown = self.vocab.brand_name(target) if target in self.vocab.brands else target
             return True, shown, rest
@@ -419,8 +461,8 @@ class AttributeAnalyst:
                 elif words:
                     term = words[0]
                 # keep the words after a one-word term: "without laces running shoes"
-                tail = words[len(term.split()):] if term else []
-                s = (s[:m.start()] + " " + phrase(tail) + " " + s[m.end():]).strip()
+                tail = words[len(term.split()) :] if term else []
+                s = (s[: m.start()] + " " + phrase(tail) + " " + s[m.end() :]).strip()
                 if term and term not in found:
                     found.append(term)
         return found, re.sub(r"\s+", " ", s)
@@ -433,12 +475,23 @@ class AttributeAnalyst:
         words = [w for w in words if w not in STOPWORDS]
         if not words or words[0] in GENDERS:
             return None, s
+        end = 0  # the target runs to the last product word or brand: "for kitchenaid wok"
         for n in range(min(3, len(words)), 0, -1):
             for i in range(len(words) - n + 1):
-                cand = phrase(words[i:i + n])
+                cand = phrase(words[i : i + n])
                 if self.vocab.is_product_word(cand) or cand in self.vocab.brands:
-                    return phrase(words[: i + n]), _cut(s, m) + " " + phrase(words[i + n:])
+                    end = max(end, i + n)
+        if end:
+            return phrase(words[:end]), (_cut(s, m) + " " + phrase(words[end:])).strip()
         return None, s
+
+    def _names(self, text: str) -> tuple[set[str], set[str]]:
+        """(product words, brands) named in a short text such as an accessory target."""
+        toks = tokenize(text, already_normalized=True)
+        grams = set(toks) | {phrase(toks[i : i + 2]) for i in range(len(toks) - 1)}
+        return {g for g in grams if self.vocab.is_product_word(g)}, {
+            g for g in grams if g in self.vocab.brands
+        }
 
     def _known(self, term: str) -> bool:
         v = self.vocab
@@ -461,22 +514,28 @@ class AttributeAnalyst:
                     break
         bkey = _key(brand).split()
         if bkey and head[: len(bkey)] == bkey and len(head) > len(bkey):
-            head = head[len(bkey):]
+            head = head[len(bkey) :]
         cands = v.product_word_candidates(head)
         pw = cands[0] if cands else None
         accessory_for = None
         if target:
             twords = [w for w in tokenize(target, already_normalized=True) if w not in STOPWORDS]
-            if twords and twords[0] not in GENDERS and any(
-                    v.is_product_word(w) or w in v.brands for w in twords + [phrase(twords[:2])]):
+            if (
+                twords
+                and twords[0] not in GENDERS
+                and any(v.is_product_word(w) or w in v.brands for w in twords + [phrase(twords[:2])])
+            ):
                 accessory_for = phrase(twords[:4])
         norm_title = normalize_text(title)
         if accessory_for is None and pw and " " in pw and pw.split()[-1] in ACCESSORY_WORDS:
             owner = phrase(pw.split()[:-1])  # "headphone case" is made for headphones
             if v.is_product_word(owner) or owner in v.brands:
                 accessory_for = owner
-        is_accessory = bool(accessory_for) or (pw is not None and pw.split()[-1] in ACCESSORY_WORDS) \
+        is_accessory = (
+            bool(accessory_for)
+            or (pw is not None and pw.split()[-1] in ACCESSORY_WORDS)
             or "replacement" in norm_title.split()
+        )
 
         attributes: dict[str, list[str]] = {}
         amap = get("attributes")
@@ -496,7 +555,7 @@ class AttributeAnalyst:
         ttoks = tokenize(norm_title, already_normalized=True)
         for n in (3, 2, 1):
             for i in range(len(ttoks) - n + 1):
-                att = v.attribute_of(phrase(ttoks[i:i + n]))
+                att = v.attribute_of(phrase(ttoks[i : i + n]))
                 if att:
                     _add(attributes, att[0], att[1])
         desc = _text(get("description"))
@@ -505,9 +564,18 @@ class AttributeAnalyst:
         price = get("price")
         price = float(price) if price is not None and not pd.isna(price) else None
         return ProductFacts(
-            product_id=_text(get("product_id")) or None, title=title, product_word=pw, product_words=cands, brand=brand,
-            brand_source=brand_source, category=_text(get("category")) or None, attributes=attributes,
-            is_accessory=is_accessory, accessory_for=accessory_for, free_of=free_of, price=price,
+            product_id=_text(get("product_id")) or None,
+            title=title,
+            product_word=pw,
+            product_words=cands,
+            brand=brand,
+            brand_source=brand_source,
+            category=_text(get("category")) or None,
+            attributes=attributes,
+            is_accessory=is_accessory,
+            accessory_for=accessory_for,
+            free_of=free_of,
+            price=price,
         )
 
     def _product_text(self, p: ProductFacts, raw: dict[str, Any] | None) -> tuple[list[str], list[str]]:
@@ -543,15 +611,27 @@ class AttributeAnalyst:
             qhead = qpw.split()[-1]
             phead = ppw.split()[-1] if ppw else None
             acc_text = " " + (p.accessory_for or "") + " "
-            before_head = " " + phrase(title_toks[: title_toks.index(phead)] if phead in title_toks else []) + " "
+            before_head = (
+                " " + phrase(title_toks[: title_toks.index(phead)] if phead in title_toks else []) + " "
+            )
             if any(v.are_synonyms(qpw, c) or c.endswith(" " + qpw) for c in pcands):
                 m.product_word_match, m.product_word_basis = "exact", "same product word"
-            elif p.is_accessory and qhead != phead and (
-                    f" {qpw} " in acc_text or f" {qhead} " in acc_text or f" {qhead} " in before_head):
+            elif (
+                p.is_accessory
+                and qhead != phead
+                and (f" {qpw} " in acc_text or f" {qhead} " in acc_text or f" {qhead} " in before_head)
+            ):
                 m.product_word_match, m.accessory_relation = "accessory", "product_is_accessory"
-            elif qhead in ACCESSORY_WORDS and ppw and q.accessory_for and (
-                    ppw in q.accessory_for or phead in q.accessory_for.split()
-                    or any(v.are_synonyms(ppw, w) for w in q.accessory_for.split())):
+            elif (
+                qhead in ACCESSORY_WORDS
+                and ppw
+                and q.accessory_for
+                and (
+                    ppw in q.accessory_for
+                    or phead in q.accessory_for.split()
+                    or any(v.are_synonyms(ppw, w) for w in q.accessory_for.split())
+                )
+            ):
                 m.product_word_match, m.accessory_relation = "accessory", "query_wants_accessory"
             elif qpw in cat_terms:
                 m.product_word_match, m.product_word_basis = "exact", "named by the category"
@@ -568,11 +648,17 @@ class AttributeAnalyst:
 
         # an accessory for something: is it made for the thing the query names?
         if q.accessory_for:
-            want = set(q.accessory_for.split())
-            if want <= all_set:
+            if set(q.accessory_for.split()) <= all_set:
                 m.accessory_target_match = True
-            elif p.accessory_for and not (want & set(p.accessory_for.split())):
-                m.accessory_target_match = False
+            elif p.accessory_for:
+                (qw, qb), (pw_, pb) = self._names(q.accessory_for), self._names(p.accessory_for)
+                related = any(
+                    v.are_synonyms(a, b) or a.split()[-1] == b.split()[-1] or v.similar_kind(a, b)
+                    for a in qw
+                    for b in pw_
+                )
+                if (qb and pb and not qb & pb) or (qw and pw_ and not related):
+                    m.accessory_target_match = False
 
         # category: where the query's product word lives in this catalogue
         qcats = v.categories_of(qpw) if qpw else []
@@ -611,8 +697,11 @@ class AttributeAnalyst:
                 m.attribute_mismatches.append(f"{atype}: wanted {value}, product has {', '.join(got)}")
             else:
                 m.attributes_unverified.append(label)
-        m.missing_modifiers = [w for w in q.modifiers if w not in all_set and not _prefix_in(w, all_set)
-                               and not _misspelt_in(w, all_set)]
+        m.missing_modifiers = [
+            w
+            for w in q.modifiers
+            if w not in all_set and not _prefix_in(w, all_set) and not _misspelt_in(w, all_set)
+        ]
 
         # negations: anything excluded must not be present (the product's own "X-free" does not count)
         if q.negations:
@@ -629,21 +718,36 @@ class AttributeAnalyst:
             if p.price is not None:
                 pr = q.price
                 if pr.kind in ("max", "min", "range"):
-                    m.price_ok = (pr.low is None or p.price >= pr.low) and (pr.high is None or p.price <= pr.high)
+                    m.price_ok = (pr.low is None or p.price >= pr.low) and (
+                        pr.high is None or p.price <= pr.high
+                    )
                 else:
                     band = v.price_band(qpw if qpw and qpw in v.price_bands else ppw)
                     if band is not None:
                         m.price_ok = p.price <= band[0] if pr.kind == "cheap" else p.price >= band[1]
 
-        m.n_violations = sum([m.brand_match is False, len(m.attribute_mismatches), m.negation_violated,
-                              m.price_ok is False, m.alternative_same_brand is True,
-                              m.accessory_target_match is False])
+        m.n_violations = sum(
+            [
+                m.brand_match is False,
+                len(m.attribute_mismatches),
+                m.negation_violated,
+                m.price_ok is False,
+                m.alternative_same_brand is True,
+                m.accessory_target_match is False,
+            ]
+        )
         product_ok = m.product_word_match == "exact" or (
-            m.product_word_match == "unknown" and m.brand_requested and m.brand_match is True)
+            m.product_word_match == "unknown" and m.brand_requested and m.brand_match is True
+        )
         m.all_constraints_satisfied = bool(
-            product_ok and m.brand_match is not False and not m.attribute_mismatches
-            and not m.negation_violated and m.price_ok is not False and not m.missing_modifiers
-            and m.alternative_same_brand is not True and m.accessory_target_match is not False
+            product_ok
+            and m.brand_match is not False
+            and not m.attribute_mismatches
+            and not m.negation_violated
+            and m.price_ok is not False
+            and not m.missing_modifiers
+            and m.alternative_same_brand is not True
+            and m.accessory_target_match is not False
         )
         return m
 
@@ -651,10 +755,14 @@ class AttributeAnalyst:
 def analyze_pairs(pairs: pd.DataFrame, analyst: AttributeAnalyst | None = None) -> list[Analysis]:
     """Analyse every row of a pairs frame (``query`` plus product columns)."""
     if analyst is None:
-        prod_cols = [c for c in ("product_id", "title", "brand", "category", "attributes", "description",
-                                 "price") if c in pairs.columns]
-        products = pairs[prod_cols].drop_duplicates(subset=["product_id"] if "product_id" in prod_cols
-                                                    else ["title"])
+        prod_cols = [
+            c
+            for c in ("product_id", "title", "brand", "category", "attributes", "description", "price")
+            if c in pairs.columns
+        ]
+        products = pairs[prod_cols].drop_duplicates(
+            subset=["product_id"] if "product_id" in prod_cols else ["title"]
+        )
         analyst = AttributeAnalyst.from_products(products)
     out = []
     for row in pairs.to_dict("records"):
@@ -682,7 +790,7 @@ def _extract_price(s: str) -> tuple[PriceIntent | None, str]:
 
 
 def _cut(s: str, m: re.Match[str]) -> str:
-    return re.sub(r"\s+", " ", s[: m.start()] + " " + s[m.end():]).strip()
+    return re.sub(r"\s+", " ", s[: m.start()] + " " + s[m.end() :]).strip()
 
 
 def _text(v: Any) -> str:

@@ -41,8 +41,20 @@ from ecomrel.reason.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 
-CHAIN_COLUMNS = ["query_id", "product_id", "kind", "prompt_extra", "target", "gold_grade", "implied_grade",
-                 "status", "origin", "wrong_grade", "rule_grade", "rules_fired"]
+CHAIN_COLUMNS = [
+    "query_id",
+    "product_id",
+    "kind",
+    "prompt_extra",
+    "target",
+    "gold_grade",
+    "implied_grade",
+    "status",
+    "origin",
+    "wrong_grade",
+    "rule_grade",
+    "rules_fired",
+]
 """Columns of ``cot/chains.parquet``. ``status``: kept | corrected | dropped; ``origin``: who wrote the
 chain (builtin / api / cache / rules / model_error / random_wrong); ``wrong_grade``: DR only."""
 
@@ -106,7 +118,9 @@ def category_match_text(a: Analysis) -> str:
     elif kind == "partial":
         text = f"the query asks for {qpw}, the product is {_a(ppw)}: close, but not the same kind"
     elif kind == "accessory" and m.accessory_relation == "query_wants_accessory":
-        text = f"the query wants {_a(qpw)} for {q.accessory_for}; the product is the {ppw} itself, a complement"
+        text = (
+            f"the query wants {_a(qpw)} for {q.accessory_for}; the product is the {ppw} itself, a complement"
+        )
     elif kind == "accessory":
         text = f"the product is {_a(ppw)}, an accessory for {p.accessory_for or qpw}, not the {qpw} itself"
     elif kind == "none":
@@ -127,12 +141,16 @@ def attribute_match_text(a: Analysis) -> str:
         if m.brand_match is True:
             parts.append(f"the brand {q.brand} matches")
         elif m.brand_match is False:
-            parts.append(f"the brand {q.brand} is asked for but the product is by {p.brand or 'another brand'}")
+            parts.append(
+                f"the brand {q.brand} is asked for but the product is by {p.brand or 'another brand'}"
+            )
         else:
             parts.append(f"the brand {q.brand} is asked for and the product's brand is not stated")
     if m.alternative_requested and q.alternative_to:
         if m.alternative_same_brand:
-            parts.append(f"an alternative to {q.alternative_to} is wanted, yet the product is {q.alternative_to}")
+            parts.append(
+                f"an alternative to {q.alternative_to} is wanted, yet the product is {q.alternative_to}"
+            )
         else:
             parts.append(f"an alternative to {q.alternative_to} is wanted and the product is one")
     if m.accessory_target_match is True:
@@ -165,28 +183,35 @@ def attribute_match_text(a: Analysis) -> str:
 
 def findings_text(a: Analysis) -> str:
     """The analyst's findings in a few lines (also the hints an API teacher gets)."""
-    return "\n".join([
-        f"- Query: {query_understanding(a)}.",
-        f"- Item: {item_understanding(a)}.",
-        f"- Product word: {category_match_text(a)}.",
-        f"- Attributes: {attribute_match_text(a)}.",
-    ])
+    return "\n".join(
+        [
+            f"- Query: {query_understanding(a)}.",
+            f"- Item: {item_understanding(a)}.",
+            f"- Product word: {category_match_text(a)}.",
+            f"- Attributes: {attribute_match_text(a)}.",
+        ]
+    )
+
+
+def _description(grade: int, scale: GradeScale) -> str:
+    return scale.descriptions[grade] if grade < len(scale.descriptions) else scale.name(grade)
 
 
 def _verdict(grade: int, scale: GradeScale) -> str:
-    desc = scale.descriptions[grade] if grade < len(scale.descriptions) else scale.name(grade)
-    return f"Verdict: {scale.name(grade)}: {desc}."
+    return f"Verdict: {scale.name(grade)}: {_description(grade, scale)}."
 
 
 def ee_reasoning(a: Analysis, grade: int, scale: GradeScale = DEFAULT_SCALE) -> str:
     """TaoSR1's five steps, ending in the verdict ``grade``."""
-    return "\n".join([
-        f"1. Query understanding: {query_understanding(a)}.",
-        f"2. Item understanding: {item_understanding(a)}.",
-        f"3. Category match: {category_match_text(a)}.",
-        f"4. Attribute match: {attribute_match_text(a)}.",
-        f"5. {_verdict(grade, scale)}",
-    ])
+    return "\n".join(
+        [
+            f"1. Query understanding: {query_understanding(a)}.",
+            f"2. Item understanding: {item_understanding(a)}.",
+            f"3. Category match: {category_match_text(a)}.",
+            f"4. Attribute match: {attribute_match_text(a)}.",
+            f"5. {_verdict(grade, scale)}",
+        ]
+    )
 
 
 def ra_reasoning(outcome: RuleOutcome, rules: RuleSet, shown: Sequence[str] | None = None) -> str:
@@ -210,8 +235,10 @@ def ra_reasoning(outcome: RuleOutcome, rules: RuleSet, shown: Sequence[str] | No
     if pinned:
         lines.append(f"Result: {pinned[0].id} sets the grade: {grade_text(outcome.grade, scale)}.")
     elif outcome.high < scale.max_grade:
-        lines.append(f"Result: the rules allow at most {grade_text(outcome.high, scale)}, so the grade is "
-                     f"{grade_text(outcome.grade, scale)}.")
+        lines.append(
+            f"Result: the rules allow at most {grade_text(outcome.high, scale)}, so the grade is "
+            f"{grade_text(outcome.grade, scale)}."
+        )
     else:
         lines.append(f"Result: the grade is {grade_text(outcome.grade, scale)}.")
     return "\n".join(lines)
@@ -223,7 +250,7 @@ def _overlooked(a: Analysis, outcome: RuleOutcome, wrong: int, gold: int, scale:
         caps = [f.reason for f in outcome.fired if f.applied and f.effect != "min_grade" and f.grade < wrong]
         if caps:
             return "; ".join(caps)
-        return f"the pair is only {scale.name(gold)}: {scale.descriptions[gold] if gold < len(scale.descriptions) else ''}"
+        return f"the pair is only {scale.name(gold)}: {_description(gold, scale)}"
     # too strict: what lifts the grade
     if m.product_word_match == "accessory" and gold >= 1:
         return f"{category_match_text(a)}, so the pair is related"
@@ -239,27 +266,35 @@ def _overlooked(a: Analysis, outcome: RuleOutcome, wrong: int, gold: int, scale:
     return "; ".join(ups) if ups else f"the pair is {scale.name(gold)}"
 
 
-def dr_reasoning(a: Analysis, outcome: RuleOutcome, wrong: int, gold: int,
-                 scale: GradeScale = DEFAULT_SCALE) -> str:
+def dr_reasoning(
+    a: Analysis, outcome: RuleOutcome, wrong: int, gold: int, scale: GradeScale = DEFAULT_SCALE
+) -> str:
     """The wrong decision, what it overlooked, the corrected reasoning and grade."""
     direction = "too high" if wrong > gold else "too low"
-    return "\n".join([
-        f"The earlier decision {grade_text(wrong, scale)} is wrong ({direction}).",
-        f"It overlooked: {_overlooked(a, outcome, wrong, gold, scale)}.",
-        f"Corrected reasoning: {category_match_text(a)}; {attribute_match_text(a)}.",
-        f"Correct grade: {grade_text(gold, scale)}.",
-    ])
+    return "\n".join(
+        [
+            f"The earlier decision {grade_text(wrong, scale)} is wrong ({direction}).",
+            f"It overlooked: {_overlooked(a, outcome, wrong, gold, scale)}.",
+            f"Corrected reasoning: {category_match_text(a)}; {attribute_match_text(a)}.",
+            f"Correct grade: {grade_text(gold, scale)}.",
+        ]
+    )
 
 
 def dr_prompt(wrong: int, scale: GradeScale = DEFAULT_SCALE) -> str:
-    return (f"An earlier decision graded this pair {grade_text(wrong, scale)}. "
-            "Check that decision and give the correct grade.")
+    return (
+        f"An earlier decision graded this pair {grade_text(wrong, scale)}. "
+        "Check that decision and give the correct grade."
+    )
 
 
 def corrected_reasoning(reasoning: str, gold: int, implied: int | None, scale: GradeScale) -> str:
     """Rewrite a contradicting chain so it concludes the human grade, saying what it overrides."""
-    lines = [ln for ln in reasoning.rstrip().splitlines()
-             if not ln.lower().lstrip("0123456789. ").startswith(("verdict", "result", "correct grade"))]
+    lines = [
+        ln
+        for ln in reasoning.rstrip().splitlines()
+        if not ln.lower().lstrip("0123456789. ").startswith(("verdict", "result", "correct grade"))
+    ]
     note = f" The checks above point to {scale.name(implied)}, but on balance" if implied is not None else ""
     desc = scale.descriptions[gold] if gold < len(scale.descriptions) else scale.name(gold)
     lines.append(f"Verdict: {scale.name(gold)}.{note} {desc}.".replace("  ", " "))
@@ -290,12 +325,17 @@ def _resolve_pairs(data: Any, split: str | None) -> tuple[pd.DataFrame, pd.DataF
         if "kind" in pairs.columns and "query_kind" not in pairs.columns:
             pairs = pairs.rename(columns={"kind": "query_kind"})
         return pairs, None
-    raise TypeError(f"build_chains takes a data folder, a Dataset or a pairs frame, not {type(data).__name__}")
+    raise TypeError(
+        f"build_chains takes a data folder, a Dataset or a pairs frame, not {type(data).__name__}"
+    )
 
 
 def _products_of(pairs: pd.DataFrame) -> pd.DataFrame:
-    cols = [c for c in ("product_id", "title", "brand", "category", "attributes", "description", "price")
-            if c in pairs.columns]
+    cols = [
+        c
+        for c in ("product_id", "title", "brand", "category", "attributes", "description", "price")
+        if c in pairs.columns
+    ]
     return pairs[cols].drop_duplicates(subset=["product_id"]).reset_index(drop=True)
 
 
@@ -339,10 +379,32 @@ def build_chains(
     pairs = pairs.reset_index(drop=True)
     ruleset = load_rules(rules if rules is not None else cfg.rules, scale=scale)
     if analyst is None:
-        prods = products if products is not None else (catalogue if catalogue is not None else _products_of(pairs))
+        prods = (
+            products
+            if products is not None
+            else (catalogue if catalogue is not None else _products_of(pairs))
+        )
         analyst = AttributeAnalyst(Vocabulary.from_products(prods))
-    if isinstance(teacher, TeacherConfig | str) or teacher is None:
+    owns_teacher = isinstance(teacher, TeacherConfig | str) or teacher is None
+    if owns_teacher:
         teacher = make_teacher(teacher if teacher is not None else cfg.teacher)
+    try:
+        return _build(pairs, cfg, ruleset, analyst, teacher, predictions, scale, started)
+    finally:
+        if owns_teacher and hasattr(teacher, "close"):
+            teacher.close()
+
+
+def _build(
+    pairs: pd.DataFrame,
+    cfg: ChainConfig,
+    ruleset: RuleSet,
+    analyst: AttributeAnalyst,
+    teacher: Teacher,
+    predictions: pd.DataFrame | None,
+    scale: GradeScale,
+    started: float,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
 
     wrong_by_pair = _wrong_decisions(pairs, predictions, cfg, scale) if "dr" in cfg.kinds else {}
 
@@ -356,12 +418,24 @@ def build_chains(
         a = Analysis(query=q, product=p, match=analyst.match(q, p, raw=rec))
         outcome = apply_rules(a, ruleset)
         rule_grades.append(outcome.grade)
-        base = {"query_id": qid, "product_id": pid, "gold_grade": gold, "rule_grade": outcome.grade,
-                "rules_fired": ",".join(outcome.fired_ids), "wrong_grade": None}
+        base = {
+            "query_id": qid,
+            "product_id": pid,
+            "gold_grade": gold,
+            "rule_grade": outcome.grade,
+            "rules_fired": ",".join(outcome.fired_ids),
+            "wrong_grade": None,
+        }
 
         if "ee" in cfg.kinds:
-            req = TeacherRequest(query=str(rec.get("query", "")), product=rec, gold_grade=gold, analysis=a,
-                                 outcome=outcome, scale=scale)
+            req = TeacherRequest(
+                query=str(rec.get("query", "")),
+                product=rec,
+                gold_grade=gold,
+                analysis=a,
+                outcome=outcome,
+                scale=scale,
+            )
             try:
                 reply = teacher.explain(req)
                 consecutive = 0
@@ -374,22 +448,63 @@ def build_chains(
                 log.warning("teacher failed on (%s, %s): %s", qid, pid, exc)
                 reply = None
             if reply is not None:
-                rows.append(_chain(base, "ee", "", reply.reasoning, reply.implied_grade, gold, cfg, scale,
-                                   origin=reply.source))
+                rows.append(
+                    _chain(
+                        base,
+                        "ee",
+                        "",
+                        reply.reasoning,
+                        reply.implied_grade,
+                        gold,
+                        cfg,
+                        scale,
+                        origin=reply.source,
+                    )
+                )
             else:
-                rows.append({**base, "kind": "ee", "prompt_extra": "", "target": "", "implied_grade": None,
-                             "status": "dropped", "origin": "teacher_error"})
+                rows.append(
+                    {
+                        **base,
+                        "kind": "ee",
+                        "prompt_extra": "",
+                        "target": "",
+                        "implied_grade": None,
+                        "status": "dropped",
+                        "origin": "teacher_error",
+                    }
+                )
 
         if "ra" in cfg.kinds:
             shown = ruleset.relevant(a, outcome) if cfg.ra_prompt_rules == "relevant" else None
             extra = ruleset.text(only=shown)
-            rows.append(_chain(base, "ra", extra, ra_reasoning(outcome, ruleset, shown), outcome.grade, gold, cfg,
-                               scale, origin="rules"))
+            rows.append(
+                _chain(
+                    base,
+                    "ra",
+                    extra,
+                    ra_reasoning(outcome, ruleset, shown),
+                    outcome.grade,
+                    gold,
+                    cfg,
+                    scale,
+                    origin="rules",
+                )
+            )
 
         for wrong, origin in wrong_by_pair.get((qid, pid), []):
-            rows.append(_chain({**base, "wrong_grade": wrong}, "dr", dr_prompt(wrong, scale),
-                               dr_reasoning(a, outcome, wrong, gold, scale), outcome.grade, gold, cfg, scale,
-                               origin=origin))
+            rows.append(
+                _chain(
+                    {**base, "wrong_grade": wrong},
+                    "dr",
+                    dr_prompt(wrong, scale),
+                    dr_reasoning(a, outcome, wrong, gold, scale),
+                    outcome.grade,
+                    gold,
+                    cfg,
+                    scale,
+                    origin=origin,
+                )
+            )
 
     chains = pd.DataFrame(rows, columns=CHAIN_COLUMNS)
     chains["implied_grade"] = chains["implied_grade"].astype("Int64")
@@ -401,33 +516,55 @@ def build_chains(
     return chains, report
 
 
-def _chain(base: dict[str, Any], kind: str, extra: str, reasoning: str, implied: int | None, gold: int,
-           cfg: ChainConfig, scale: GradeScale, origin: str) -> dict[str, Any]:
+def _chain(
+    base: dict[str, Any],
+    kind: str,
+    extra: str,
+    reasoning: str,
+    implied: int | None,
+    gold: int,
+    cfg: ChainConfig,
+    scale: GradeScale,
+    origin: str,
+) -> dict[str, Any]:
     status = _status(implied, gold, cfg.on_conflict)
     if status == "corrected":
         reasoning = corrected_reasoning(reasoning, gold, implied, scale)
     label = gold if status != "dropped" or implied is None else implied
-    return {**base, "kind": kind, "prompt_extra": extra, "target": completion_text(label, reasoning),
-            "implied_grade": implied, "status": status, "origin": origin}
+    return {
+        **base,
+        "kind": kind,
+        "prompt_extra": extra,
+        "target": completion_text(label, reasoning),
+        "implied_grade": implied,
+        "status": status,
+        "origin": origin,
+    }
 
 
-def _wrong_decisions(pairs: pd.DataFrame, predictions: pd.DataFrame | None, cfg: ChainConfig,
-                     scale: GradeScale) -> dict[tuple[str, str], list[tuple[int, str]]]:
+def _wrong_decisions(
+    pairs: pd.DataFrame, predictions: pd.DataFrame | None, cfg: ChainConfig, scale: GradeScale
+) -> dict[tuple[str, str], list[tuple[int, str]]]:
     """For DR chains: (wrong grade, origin) per pair, from the model's mistakes and/or at random."""
     mode = cfg.dr_source
     if mode == "auto":
         mode = "model" if predictions is not None else "random"
     if mode in ("model", "both") and predictions is None:
-        raise ValueError(f"dr_source={cfg.dr_source!r} needs a predictions frame (query_id, product_id, pred_grade)")
+        raise ValueError(
+            f"dr_source={cfg.dr_source!r} needs a predictions frame (query_id, product_id, pred_grade)"
+        )
     out: dict[tuple[str, str], list[tuple[int, str]]] = {}
-    gold = {(str(q), str(p)): int(g) for q, p, g in zip(pairs["query_id"], pairs["product_id"], pairs["grade"],
-                                                        strict=True)}
+    gold = {
+        (str(q), str(p)): int(g)
+        for q, p, g in zip(pairs["query_id"], pairs["product_id"], pairs["grade"], strict=True)
+    }
     if mode in ("model", "both"):
         missing = {"query_id", "product_id", "pred_grade"} - set(predictions.columns)
         if missing:
             raise ValueError(f"predictions frame lacks column(s) {sorted(missing)}")
-        for q, p, g in zip(predictions["query_id"], predictions["product_id"], predictions["pred_grade"],
-                           strict=True):
+        for q, p, g in zip(
+            predictions["query_id"], predictions["product_id"], predictions["pred_grade"], strict=True
+        ):
             key = (str(q), str(p))
             if key in gold and not pd.isna(g) and int(g) != gold[key]:
                 out[key] = [(int(g), "model_error")]
@@ -438,21 +575,37 @@ def _wrong_decisions(pairs: pd.DataFrame, predictions: pd.DataFrame | None, cfg:
     return out
 
 
-def _report(pairs: pd.DataFrame, chains: pd.DataFrame, rule_grades: list[int], cfg: ChainConfig,
-            teacher: Any, teacher_errors: int, scale: GradeScale) -> dict[str, Any]:
+def _report(
+    pairs: pd.DataFrame,
+    chains: pd.DataFrame,
+    rule_grades: list[int],
+    cfg: ChainConfig,
+    teacher: Any,
+    teacher_errors: int,
+    scale: GradeScale,
+) -> dict[str, Any]:
     gold = pairs["grade"].astype(int).to_numpy()
     rg = np.asarray(rule_grades, dtype=int)
-    report: dict[str, Any] = {"n_pairs": len(pairs), "kinds": list(cfg.kinds), "on_conflict": cfg.on_conflict,
-                              "n_chains": len(chains)}
+    report: dict[str, Any] = {
+        "n_pairs": len(pairs),
+        "kinds": list(cfg.kinds),
+        "on_conflict": cfg.on_conflict,
+        "n_chains": len(chains),
+    }
     by_kind: dict[str, dict[str, int]] = {}
     for kind, grp in chains.groupby("kind", sort=False):
         counts = Counter(grp["status"])
-        by_kind[str(kind)] = {"kept": counts.get("kept", 0), "corrected": counts.get("corrected", 0),
-                              "dropped": counts.get("dropped", 0), "conflicts": int((grp["status"] != "kept").sum())}
+        by_kind[str(kind)] = {
+            "kept": counts.get("kept", 0),
+            "corrected": counts.get("corrected", 0),
+            "dropped": counts.get("dropped", 0),
+            "conflicts": int((grp["status"] != "kept").sum()),
+        }
     report["by_kind"] = by_kind
     if "dr" in cfg.kinds:
-        report["dr_origin"] = {str(k): int(v) for k, v in chains.loc[chains["kind"] == "dr", "origin"]
-                               .value_counts().items()}
+        report["dr_origin"] = {
+            str(k): int(v) for k, v in chains.loc[chains["kind"] == "dr", "origin"].value_counts().items()
+        }
     report["rule_accuracy"] = rule_accuracy(rg, gold, pairs.get("query_kind"), pairs.get("true_grade"), scale)
     if teacher is not None and hasattr(teacher, "stats"):
         report["teacher"] = {"name": teacher.name, **teacher.stats, "failed_pairs": teacher_errors}
@@ -461,8 +614,13 @@ def _report(pairs: pd.DataFrame, chains: pd.DataFrame, rule_grades: list[int], c
     return report
 
 
-def rule_accuracy(rule_grade: np.ndarray, gold: np.ndarray, query_kind: pd.Series | None = None,
-                  true_grade: pd.Series | None = None, scale: GradeScale = DEFAULT_SCALE) -> dict[str, Any]:
+def rule_accuracy(
+    rule_grade: np.ndarray,
+    gold: np.ndarray,
+    query_kind: pd.Series | None = None,
+    true_grade: pd.Series | None = None,
+    scale: GradeScale = DEFAULT_SCALE,
+) -> dict[str, Any]:
     """How often the rules' grade equals the human grade (and the true grade, for the sample), overall and
     per query kind: how good the built-in teacher is."""
     rule_grade, gold = np.asarray(rule_grade, dtype=int), np.asarray(gold, dtype=int)
@@ -472,8 +630,10 @@ def rule_accuracy(rule_grade: np.ndarray, gold: np.ndarray, query_kind: pd.Serie
     out["accuracy"] = round(float((rule_grade == gold).mean()), 4)
     out["within_one"] = round(float((np.abs(rule_grade - gold) <= 1).mean()), 4)
     out["optimistic_rate"] = round(float((rule_grade > gold).mean()), 4)
-    out["confusion"] = {f"gold_{g}": {f"rule_{r}": int(((gold == g) & (rule_grade == r)).sum())
-                                      for r in scale.grades} for g in scale.grades}
+    out["confusion"] = {
+        f"gold_{g}": {f"rule_{r}": int(((gold == g) & (rule_grade == r)).sum()) for r in scale.grades}
+        for g in scale.grades
+    }
     if true_grade is not None and true_grade.notna().all():
         tg = true_grade.astype(int).to_numpy()
         out["accuracy_vs_true"] = round(float((rule_grade == tg).mean()), 4)
@@ -511,8 +671,15 @@ def run_chains(
     teacher = make_teacher(teacher_cfg)
     analyst = AttributeAnalyst(Vocabulary.from_products(ds.products))
     try:
-        chains, report = build_chains(ds, kinds=cfg.kinds, rules=cfg.rules, teacher=teacher, predictions=preds,
-                                      config=cfg, analyst=analyst)
+        chains, report = build_chains(
+            ds,
+            kinds=cfg.kinds,
+            rules=cfg.rules,
+            teacher=teacher,
+            predictions=preds,
+            config=cfg,
+            analyst=analyst,
+        )
     finally:
         if hasattr(teacher, "close"):
             teacher.close()
@@ -521,7 +688,10 @@ def run_chains(
     chains.to_parquet(tmp, index=False)
     tmp.replace(path)
     analyst.vocab.save(cot / "vocabulary.json")
-    report["paths"] = {"chains": str(path), "report": str(cot / "report.json"),
-                       "vocabulary": str(cot / "vocabulary.json")}
+    report["paths"] = {
+        "chains": str(path),
+        "report": str(cot / "report.json"),
+        "vocabulary": str(cot / "vocabulary.json"),
+    }
     (cot / "report.json").write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
     return report

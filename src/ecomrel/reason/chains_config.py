@@ -16,25 +16,37 @@ class TeacherConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["builtin", "openai"] = Field("builtin", description="builtin analyst or an OpenAI-compatible API.")
-    base_url: str = Field("https://api.openai.com/v1",
-                          description="Base URL of the chat-completions API (…/v1); any compatible server.")
+    kind: Literal["builtin", "openai"] = Field(
+        "builtin", description="builtin analyst or an OpenAI-compatible API."
+    )
+    base_url: str = Field(
+        "https://api.openai.com/v1",
+        description="Base URL of the chat-completions API (…/v1); any compatible server.",
+    )
     model: str = Field("gpt-4o-mini", description="Model name sent in each request.")
-    api_key_env: str = Field("OPENAI_API_KEY",
-                             description="Environment variable holding the API key (never put keys in config).")
+    api_key_env: str = Field(
+        "OPENAI_API_KEY", description="Environment variable holding the API key (never put keys in config)."
+    )
     timeout_s: float = Field(60.0, gt=0, description="Per-request timeout in seconds.")
     max_retries: int = Field(4, ge=0, description="Retries on 429, 5xx, timeouts and connection errors.")
-    backoff_s: float = Field(1.0, ge=0, description="First retry delay; doubles each retry (Retry-After wins).")
+    backoff_s: float = Field(
+        1.0, ge=0, description="First retry delay; doubles each retry (Retry-After wins)."
+    )
     max_backoff_s: float = Field(30.0, ge=0, description="Upper bound of one retry delay.")
     requests_per_second: float = Field(2.0, gt=0, description="Client-side rate limit.")
     cache_dir: str | None = Field(
-        None, description="Folder of cached responses (JSON per request hash); default <out>/cot/teacher_cache.")
+        None,
+        description="Folder of cached responses (JSON per request hash); default <out>/cot/teacher_cache.",
+    )
     temperature: float = Field(0.0, ge=0, description="Sampling temperature (0: reproducible).")
     max_tokens: int = Field(400, gt=0, description="Longest answer requested.")
     include_analysis: bool = Field(
-        True, description="Give the teacher the analyst's findings and the fired rules (TaoSR1's retrieved rules).")
+        True,
+        description="Give the teacher the analyst's findings and the fired rules (TaoSR1's retrieved rules).",
+    )
     max_consecutive_errors: int = Field(
-        5, ge=1, description="Stop the build after this many failed requests in a row (endpoint down).")
+        5, ge=1, description="Stop the build after this many failed requests in a row (endpoint down)."
+    )
 
 
 class ChainConfig(BaseModel):
@@ -44,15 +56,22 @@ class ChainConfig(BaseModel):
 
     kinds: list[str] = Field(list(CHAIN_KINDS), description="Chain kinds to build: ee, ra, dr.")
     on_conflict: Literal["drop", "correct"] = Field(
-        "drop", description="A chain whose implied grade differs from the human grade is dropped (kept in the "
-        "file with status 'dropped') or corrected (its verdict rewritten to the human grade).")
+        "drop",
+        description="A chain whose implied grade differs from the human grade is dropped (kept in the "
+        "file with status 'dropped') or corrected (its verdict rewritten to the human grade).",
+    )
     dr_source: Literal["auto", "model", "random", "both"] = Field(
-        "auto", description="Wrong decisions for DR chains: model = the model's own mistakes (predictions); "
+        "auto",
+        description="Wrong decisions for DR chains: model = the model's own mistakes (predictions); "
         "random = a random wrong grade (flagged); both = mistakes, random where the model was right; "
-        "auto = model when predictions are given, else random.")
+        "auto = model when predictions are given, else random.",
+    )
     ra_prompt_rules: Literal["relevant", "all"] = Field(
-        "relevant", description="Rules shown in RA prompts: those concerning the pair, or the whole file.")
-    split: str | None = Field("train", description="Split whose pairs get chains (all pairs if the data has none).")
+        "relevant", description="Rules shown in RA prompts: those concerning the pair, or the whole file."
+    )
+    split: str | None = Field(
+        "train", description="Split whose pairs get chains (all pairs if the data has none)."
+    )
     max_pairs: int | None = Field(None, ge=1, description="Cap on pairs (seeded sample) for quick runs.")
     seed: int = Field(0, description="Seed for sampling pairs and random wrong decisions.")
     rules: str | None = Field(None, description="Business-rules YAML (default: the packaged rules).")

@@ -67,14 +67,24 @@ class Test:
             return x not in self.value
         if x is None or isinstance(x, bool):
             return False
-        return {"gt": x > self.value, "ge": x >= self.value, "lt": x < self.value, "le": x <= self.value}[self.op]
+        return {"gt": x > self.value, "ge": x >= self.value, "lt": x < self.value, "le": x <= self.value}[
+            self.op
+        ]
 
     def fields(self) -> set[str]:
         return {self.field}
 
     def describe(self) -> str:
-        sym = {"eq": "is", "ne": "is not", "in": "is one of", "not_in": "is none of",
-               "gt": ">", "ge": "≥", "lt": "<", "le": "≤"}[self.op]
+        sym = {
+            "eq": "is",
+            "ne": "is not",
+            "in": "is one of",
+            "not_in": "is none of",
+            "gt": ">",
+            "ge": "≥",
+            "lt": "<",
+            "le": "≤",
+        }[self.op]
         return f"{self.field} {sym} {_show(self.value)}"
 
 
@@ -195,7 +205,9 @@ class RuleSet:
         fired = {f.id for f in outcome.fired} if outcome is not None else set()
         out = []
         for r in self.rules:
-            active = any(_active(fields.get(f), f) for f in r.when.fields() if f != "all_constraints_satisfied")
+            active = any(
+                _active(fields.get(f), f) for f in r.when.fields() if f != "all_constraints_satisfied"
+            )
             if r.id in fired or active:
                 out.append(r.id)
         return out
@@ -401,8 +413,9 @@ def _grade(node: yaml.Node, where: _Where, scale: GradeScale, what: str) -> int:
     try:
         return scale.grade_of(str(v))
     except KeyError:
-        raise where.err(node, f"{what} {v!r} is not a grade; use 0..{scale.max_grade} or one of "
-                              f"{', '.join(scale.names)}") from None
+        raise where.err(
+            node, f"{what} {v!r} is not a grade; use 0..{scale.max_grade} or one of {', '.join(scale.names)}"
+        ) from None
 
 
 def _rule(node: yaml.Node, where: _Where, scale: GradeScale) -> Rule:
@@ -415,29 +428,47 @@ def _rule(node: yaml.Node, where: _Where, scale: GradeScale) -> Rule:
             raise where.err(node, f"rule is missing {key!r}")
     rid = _scalar(m["id"][1], where, "id")
     if not isinstance(rid, str) or not _ID.match(rid):
-        raise where.err(m["id"][1], f"rule id {rid!r} must start with a letter and use letters, digits, _ . -")
+        raise where.err(
+            m["id"][1], f"rule id {rid!r} must start with a letter and use letters, digits, _ . -"
+        )
     desc = _scalar(m["description"][1], where, "description") if "description" in m else rid
     expl = _scalar(m["explanation"][1], where, "explanation") if "explanation" in m else None
-    for name, tnode, text in (("description", m.get("description"), desc), ("explanation", m.get("explanation"),
-                                                                              expl)):
+    for name, tnode, text in (
+        ("description", m.get("description"), desc),
+        ("explanation", m.get("explanation"), expl),
+    ):
         for ph in _TEMPLATE_FIELD.findall(str(text or "")):
             if ph not in ANALYSIS_FIELDS:
-                raise where.err(tnode[1] if tnode else node,
-                                f"{name} of rule {rid!r} uses unknown field {{{ph}}}")
+                raise where.err(
+                    tnode[1] if tnode else node, f"{name} of rule {rid!r} uses unknown field {{{ph}}}"
+                )
     priority = 0
     if "priority" in m:
         priority = _scalar(m["priority"][1], where, "priority")
         if isinstance(priority, bool) or not isinstance(priority, int):
-            raise where.err(m["priority"][1], f"priority of rule {rid!r} must be an integer, got {priority!r}")
+            raise where.err(
+                m["priority"][1], f"priority of rule {rid!r} must be an integer, got {priority!r}"
+            )
     eff = _mapping(m["effect"][1], where, f"the effect of rule {rid!r}")
     if len(eff) != 1 or next(iter(eff)) not in EFFECTS:
-        raise where.err(m["effect"][1], f"effect of rule {rid!r} must have exactly one of {', '.join(EFFECTS)}"
-                                        f" (got {', '.join(eff) or 'nothing'})")
+        raise where.err(
+            m["effect"][1],
+            f"effect of rule {rid!r} must have exactly one of {', '.join(EFFECTS)}"
+            f" (got {', '.join(eff) or 'nothing'})",
+        )
     effect, (_, gnode) = next(iter(eff.items()))
     grade = _grade(gnode, where, scale, effect)
     when = _condition(m["when"][1], where, rid)
-    return Rule(id=rid, description=str(desc), when=when, effect=effect, grade=grade, priority=priority,
-                explanation=None if expl is None else str(expl), line=node.start_mark.line + 1)
+    return Rule(
+        id=rid,
+        description=str(desc),
+        when=when,
+        effect=effect,
+        grade=grade,
+        priority=priority,
+        explanation=None if expl is None else str(expl),
+        line=node.start_mark.line + 1,
+    )
 
 
 def _condition(node: yaml.Node, where: _Where, rid: str) -> Condition:
@@ -458,8 +489,11 @@ def _condition(node: yaml.Node, where: _Where, rid: str) -> Condition:
         else:
             close = [f for f in ANALYSIS_FIELDS if f.startswith(key[:4])][:3]
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise where.err(knode, f"unknown field {key!r} in the condition of rule {rid!r}{hint}; "
-                                   f"fields: {', '.join(ANALYSIS_FIELDS)}")
+            raise where.err(
+                knode,
+                f"unknown field {key!r} in the condition of rule {rid!r}{hint}; "
+                f"fields: {', '.join(ANALYSIS_FIELDS)}",
+            )
     return parts[0] if len(parts) == 1 else All(tuple(parts))
 
 
@@ -500,8 +534,11 @@ def _value(name: str, spec: FieldSpec, node: yaml.Node, where: _Where) -> Any:
     elif spec.kind == "enum":
         v = str(v)
         if v not in spec.values:
-            raise where.err(node, f"{v!r} is not a value of {name!r}; expected one of "
-                                  f"{', '.join(spec.values)}{' or null' if spec.nullable else ''}")
+            raise where.err(
+                node,
+                f"{v!r} is not a value of {name!r}; expected one of "
+                f"{', '.join(spec.values)}{' or null' if spec.nullable else ''}",
+            )
     else:
         v = str(v)
     return v

@@ -94,8 +94,16 @@ def build_messages(request: TeacherRequest, include_analysis: bool = True) -> li
             v = "; ".join(f"{k}: {x}" for k, x in v.items())
         text = str(v)
         fields.append(f"{key.title()}: {text[:400]}")
-    user = [f"Query: {request.query}", "Product:", *fields, "", "Grades:", grades, "",
-            f"The correct grade is: {scale.name(request.gold_grade)} ({request.gold_grade})."]
+    user = [
+        f"Query: {request.query}",
+        "Product:",
+        *fields,
+        "",
+        "Grades:",
+        grades,
+        "",
+        f"The correct grade is: {scale.name(request.gold_grade)} ({request.gold_grade}).",
+    ]
     if include_analysis:
         from ecomrel.reason.chains import findings_text
 
@@ -161,12 +169,20 @@ class OpenAITeacher:
     # --- the request ------------------------------------------------------------------
     def payload(self, messages: list[dict[str, str]]) -> dict[str, Any]:
         c = self.config
-        return {"model": c.model, "messages": messages, "temperature": c.temperature, "max_tokens": c.max_tokens}
+        return {
+            "model": c.model,
+            "messages": messages,
+            "temperature": c.temperature,
+            "max_tokens": c.max_tokens,
+        }
 
     def cache_key(self, payload: dict[str, Any]) -> str:
         """SHA-256 of the endpoint and the request body (the API key is never part of it)."""
-        blob = json.dumps({"base_url": self.config.base_url.rstrip("/"), "request": payload},
-                          sort_keys=True, ensure_ascii=False)
+        blob = json.dumps(
+            {"base_url": self.config.base_url.rstrip("/"), "request": payload},
+            sort_keys=True,
+            ensure_ascii=False,
+        )
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
     def complete(self, messages: list[dict[str, str]]) -> tuple[str, bool]:
@@ -185,8 +201,10 @@ class OpenAITeacher:
         text = _answer_text(response)
         if path is not None:
             tmp = path.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps({"request": payload, "response": response}, ensure_ascii=False, indent=1),
-                           encoding="utf-8")
+            tmp.write_text(
+                json.dumps({"request": payload, "response": response}, ensure_ascii=False, indent=1),
+                encoding="utf-8",
+            )
             tmp.replace(path)
         return text, False
 

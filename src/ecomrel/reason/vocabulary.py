@@ -38,11 +38,29 @@ MATERIALS = frozenset(
 )
 MATERIAL_SYNONYMS = {"aluminium": "aluminum", "wooden": "wood"}
 GENDERS = {
-    "men": "men", "mens": "men", "man": "men", "male": "men", "gentlemen": "men",
-    "women": "women", "womens": "women", "woman": "women", "ladies": "women", "lady": "women",
-    "female": "women", "kids": "kids", "kid": "kids", "children": "kids", "child": "kids",
-    "boys": "boys", "boy": "boys", "girls": "girls", "girl": "girls", "unisex": "unisex",
-    "baby": "baby", "toddler": "baby", "infant": "baby",
+    "men": "men",
+    "mens": "men",
+    "man": "men",
+    "male": "men",
+    "gentlemen": "men",
+    "women": "women",
+    "womens": "women",
+    "woman": "women",
+    "ladies": "women",
+    "lady": "women",
+    "female": "women",
+    "kids": "kids",
+    "kid": "kids",
+    "children": "kids",
+    "child": "kids",
+    "boys": "boys",
+    "boy": "boys",
+    "girls": "girls",
+    "girl": "girls",
+    "unisex": "unisex",
+    "baby": "baby",
+    "toddler": "baby",
+    "infant": "baby",
 }
 SIZE_WORDS = frozenset(
     """xxs xs small medium large xl xxl xxxl 2xl 3xl petite tall plus mini compact oversized king
@@ -79,7 +97,8 @@ PRICE_MAX = re.compile(
     r"(\$\s*)?(\d+(?:\.\d+)?)(?![\d_/])\s*(\$|dollars?|usd|bucks)?"
 )
 PRICE_MIN = re.compile(
-    r"\b(?:over|above|more than|at least|min(?:imum)?|>)\s*(\$\s*)?(\d+(?:\.\d+)?)(?![\d_/])\s*(\$|dollars?|usd|bucks)?"
+    r"\b(?:over|above|more than|at least|min(?:imum)?|>)\s*(\$\s*)?(\d+(?:\.\d+)?)(?![\d_/])\s*"
+    r"(\$|dollars?|usd|bucks)?"
 )
 PRICE_RANGE = re.compile(
     r"\b(?:between\s*)?(\$\s*)?(\d+(?:\.\d+)?)\s*(?:-|to|and)\s*(\$\s*)?(\d+(?:\.\d+)?)(?![\d_/])\s*"
@@ -87,10 +106,29 @@ PRICE_RANGE = re.compile(
 )
 CONTAINER_WORDS = frozenset("set kit pack piece collection bundle combo assortment system unit lot".split())  # noqa: SIM905
 """Title heads that name a packaging, not a product: "Drill Bit Set" is searched as "drill bit"."""
-CHEAP_CUES = ("cheapest", "cheap", "budget", "affordable", "inexpensive", "low cost", "low-cost", "bargain",
-              "discount", "economical", "value")
-PREMIUM_CUES = ("premium", "luxury", "high end", "high-end", "expensive", "designer", "top of the line",
-                "professional grade")
+CHEAP_CUES = (
+    "cheapest",
+    "cheap",
+    "budget",
+    "affordable",
+    "inexpensive",
+    "low cost",
+    "low-cost",
+    "bargain",
+    "discount",
+    "economical",
+    "value",
+)
+PREMIUM_CUES = (
+    "premium",
+    "luxury",
+    "high end",
+    "high-end",
+    "expensive",
+    "designer",
+    "top of the line",
+    "professional grade",
+)
 
 ALT_BEFORE = re.compile(
     r"\b(?:like|similar to|alternative to|alternatives to|alternative for|instead of|compared to|"
@@ -103,7 +141,7 @@ ALT_AFTER = re.compile(
 ALT_BARE = re.compile(r"\b(?:dupe|dupes|alternative|alternatives|knockoff|similar)\b")
 
 ACCESSORY_TARGET = re.compile(
-    r"\b(?:for|compatible with|fits|fit for|designed for|to fit|works with)\s+((?:[a-z0-9'_./]+ ?){1,4})"
+    r"\b(?:for|compatible with|fits|fit for|designed for|to fit|works with)\s+((?:[a-z0-9'_./-]+ ?){1,4})"
 )
 """The target of an accessory relation: "case for iphone", "filter compatible with whirlpool"."""
 
@@ -143,8 +181,15 @@ _UNITS: tuple[tuple[str, str, str, bool], ...] = (
 UNIT_FAMILY = {canon: fam for _, canon, fam, _ in _UNITS}
 _NUM = r"(?<![a-wyz0-9./_])(\d+(?:\.\d+)?(?:[- ]\d+/\d+|/\d+)?)"
 _MEASURE_RE = re.compile(
-    _NUM + r"(?:\s*-?\s*)(" + "|".join(f"(?:{rx})" for rx, _, _, sep in _UNITS if sep) + r")"
-    + r"|" + _NUM + r"(" + "|".join(f"(?:{rx})" for rx, _, _, sep in _UNITS if not sep) + r")"
+    _NUM
+    + r"(?:\s*-?\s*)("
+    + "|".join(f"(?:{rx})" for rx, _, _, sep in _UNITS if sep)
+    + r")"
+    + r"|"
+    + _NUM
+    + r"("
+    + "|".join(f"(?:{rx})" for rx, _, _, sep in _UNITS if not sep)
+    + r")"
 )
 _SYNONYM_CUE = re.compile(r"\b(?:also sold as|also known as|also called|aka|a\.k\.a\.)\s*:?\s*([^.;()]+)")
 _PACK_OF = re.compile(r"\b(?:pack|set|box|case|bundle|lot) of (\d+)\b")
@@ -262,8 +307,9 @@ def title_head(title: str) -> tuple[list[str], str | None]:
         target = m.group(1).strip()
     seg = TITLE_CUTS.split(f" {s} ", maxsplit=1)[0]
     toks = tokenize(seg, already_normalized=True)
-    while toks and (is_code(toks[-1]) or toks[-1] in STOPWORDS or generic_attribute(toks[-1])
-                    or len(toks[-1]) < 2):
+    while toks and (
+        is_code(toks[-1]) or toks[-1] in STOPWORDS or generic_attribute(toks[-1]) or len(toks[-1]) < 2
+    ):
         toks.pop()
     return toks, target
 
@@ -339,9 +385,12 @@ class Vocabulary:
                     heads[term] += min_count
                     heads[toks[-1]] += min_count
         vocab.product_words = {
-            w: c for w, c in heads.items()
-            if c >= min_count and not all(_blocked_word(x) for x in w.split())
-            and w not in vocab.brands and len(w) > 1
+            w: c
+            for w, c in heads.items()
+            if c >= min_count
+            and not all(_blocked_word(x) for x in w.split())
+            and w not in vocab.brands
+            and len(w) > 1
         }
 
         # a second pass with the product words known: per product word its categories, attribute
@@ -353,12 +402,13 @@ class Vocabulary:
         prices: dict[str, list[float]] = defaultdict(list)
         sold: dict[str, Counter[str]] = defaultdict(Counter)
         syn_pairs: list[tuple[str, str]] = []
-        for t, b, cat, attrs, price, desc in zip(titles, brands_col, cats_col, attrs_col, price_col, descs,
-                                                 strict=True):
+        for t, b, cat, attrs, price, desc in zip(
+            titles, brands_col, cats_col, attrs_col, price_col, descs, strict=True
+        ):
             toks, _ = title_head(t)
             bkey = phrase(tokenize(str(b))) if _present(b) else vocab.brand_prefix(toks)
             if bkey and toks[: len(bkey.split())] == bkey.split() and len(toks) > len(bkey.split()):
-                toks = toks[len(bkey.split()):]
+                toks = toks[len(bkey.split()) :]
             cands = vocab.product_word_candidates(toks)
             if not cands:
                 continue
@@ -433,7 +483,9 @@ class Vocabulary:
         """The product word a misspelt token most likely means ('mowe' → 'mower'), or None."""
         if len(token) < 4 or not token.isalpha():
             return None
-        return _closest(token, tuple(sorted(w for w in self.product_words if " " not in w and w[0] == token[0])))
+        return _closest(
+            token, tuple(sorted(w for w in self.product_words if " " not in w and w[0] == token[0]))
+        )
 
     def price_band(self, word: str | None) -> list[float] | None:
         """[35th, 65th] price percentile of a product word (of the whole catalogue if unknown):
@@ -461,8 +513,8 @@ class Vocabulary:
         out: list[str] = []
         for end in ends:
             for n in (3, 2):
-                if end >= n and phrase(head[end - n:end]) in self.product_words:
-                    out.append(phrase(head[end - n:end]))
+                if end >= n and phrase(head[end - n : end]) in self.product_words:
+                    out.append(phrase(head[end - n : end]))
             out.append(head[end - 1])
         if len(out) > 1 and out[0] in CONTAINER_WORDS:
             out = out[1:] + out[:1]
@@ -536,9 +588,13 @@ class Vocabulary:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
     def stats(self) -> dict[str, int]:
-        return {"brands": len(self.brands), "product_words": len(self.product_words),
-                "category_terms": len(self.category_terms), "attribute_values": len(self.attribute_values),
-                "synonym_groups": len(self.synonyms)}
+        return {
+            "brands": len(self.brands),
+            "product_words": len(self.product_words),
+            "category_terms": len(self.category_terms),
+            "attribute_values": len(self.attribute_values),
+            "synonym_groups": len(self.synonyms),
+        }
 
 
 def _present(v: Any) -> bool:
@@ -558,8 +614,23 @@ def _blocked_word(w: str) -> bool:
 
 def _attr_type(key: str) -> str:
     k = key.strip().lower().replace("colour", "color")
-    for t in ("color", "material", "gender", "size", "pack", "capacity", "length", "weight", "width",
-              "height", "style", "pattern", "flavor", "scent", "model"):
+    for t in (
+        "color",
+        "material",
+        "gender",
+        "size",
+        "pack",
+        "capacity",
+        "length",
+        "weight",
+        "width",
+        "height",
+        "style",
+        "pattern",
+        "flavor",
+        "scent",
+        "model",
+    ):
         if t in k:
             return "pack_size" if t == "pack" else t
     return re.sub(r"\W+", "_", k).strip("_") or "attribute"

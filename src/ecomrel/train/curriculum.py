@@ -180,7 +180,7 @@ def dr_chains_from_mistakes(
         scale=scale,
     )
     chains = restrict_to_pairs(chains[chains["kind"] == "dr"], scored)
-    report["n_dr_chains"] = len(chains)
+    report["n_dr_chains_built"] = len(chains)
     if chain_report is not None:
         report["chain_report"] = chain_report if isinstance(chain_report, dict) else str(chain_report)
     return chains, report
@@ -219,12 +219,7 @@ def phase_examples(
             parts.append(dr)
     chains = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["kind", "target"])
     if chains.empty:
-        import datasets
-
-        return datasets.Dataset.from_dict({c: [] for c in sft_data.EXAMPLE_COLUMNS}), {
-            **report,
-            "n_examples": 0,
-        }
+        return sft_data.empty_examples(), {**report, "n_examples": 0}
     ds = sft_data.chain_examples(chains, pairs, tokenizer, scale, kinds=phase.kinds)
     counts = pd.Series(ds["kind"]).value_counts().to_dict()
     return ds, {**report, "n_examples": len(ds), "by_kind": {str(k): int(v) for k, v in counts.items()}}

@@ -31,6 +31,12 @@ class LoRASettings(BaseModel):
         "all-linear",
         description="Module names that get adapters, or 'all-linear' (every linear layer but the LM head).",
     )
+    top_layers: int | None = Field(
+        None,
+        ge=1,
+        description="Adapt only the last N decoder layers: backward then stops there, so a CPU step costs "
+        "far less (None = every layer).",
+    )
 
 
 class SFTRunConfig(BaseModel):

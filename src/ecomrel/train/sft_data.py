@@ -184,6 +184,11 @@ def label_only_examples(pairs: pd.DataFrame, tokenizer, scale: GradeScale):
     return _to_dataset(records)
 
 
+def empty_examples():
+    """A dataset with the example columns and no rows (a phase with nothing to learn)."""
+    return _to_dataset([])
+
+
 def _to_dataset(records: list[dict[str, Any]]):
     import datasets
 

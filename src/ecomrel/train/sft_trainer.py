@@ -58,14 +58,38 @@ def latest_complete_checkpoint(phase_dir: Path) -> Path | None:
     return None
 
 
-def lora_config(config: SFTRunConfig):
+def _linear_leaf_names(model) -> list[str]:
+    """Leaf names of the linear layers peft's 'all-linear' would adapt (the LM head excluded)."""
+    import torch
+
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    names = {
+        name.rsplit(".", 1)[-1]
+        for name, mod in model.named_modules()
+        if isinstance(mod, torch.nn.Linear) and mod is not head and name
+    }
+    return sorted(names)
+
+
+def lora_config(config: SFTRunConfig, model=None):
+    """peft ``LoraConfig``; with ``lora.top_layers`` only the last decoder layers get adapters."""
     from peft import LoraConfig
 
+    targets = config.lora.target_modules
+    layers = None
+    if config.lora.top_layers is not None:
+        if model is None:
+            raise ValueError("lora.top_layers needs the model to count its layers")
+        n = int(model.config.get_text_config().num_hidden_layers)
+        layers = list(range(max(0, n - config.lora.top_layers), n))
+        if isinstance(targets, str):  # peft takes a layer subset only with explicit module names
+            targets = _linear_leaf_names(model) if targets == "all-linear" else [targets]
     return LoraConfig(
         r=config.lora.r,
         lora_alpha=config.lora.alpha,
         lora_dropout=config.lora.dropout,
-        target_modules=config.lora.target_modules,
+        target_modules=targets,
+        layers_to_transform=layers,
         task_type="CAUSAL_LM",
     )
 
@@ -166,7 +190,7 @@ def _load_start_model(config: SFTRunConfig, previous: Path | None):
 
         model = PeftModel.from_pretrained(model, str(previous), is_trainable=True)
         return model, tokenizer, None
-    return model, tokenizer, lora_config(config)
+    return model, tokenizer, lora_config(config, model)
 
 
 def _log_losses(history: list[dict[str, Any]]) -> tuple[float | None, float | None]:
@@ -326,10 +350,14 @@ def run_sft(config: SFTRunConfig, *, callbacks: list[Any] | None = None) -> dict
 
         examples_file = phase_dir / "examples.parquet"
         report_file = phase_dir / "examples_report.json"
-        with state.main_process_first():  # main builds (and scores, for DR); the others read its file
-            if examples_file.exists() and report_file.exists():
-                dataset = sft_data.load_examples(examples_file)
+        with state.main_process_first():  # main builds (and scores, for DR); the others read its files
+            if report_file.exists():  # written last: the phase's data is complete
                 report = json.loads(report_file.read_text())
+                dataset = (
+                    sft_data.load_examples(examples_file)
+                    if examples_file.exists()
+                    else sft_data.empty_examples()
+                )
             else:
                 dataset, report = phase_examples(
                     phase,
@@ -342,8 +370,9 @@ def run_sft(config: SFTRunConfig, *, callbacks: list[Any] | None = None) -> dict
                     run_dir=out,
                     products=products,
                 )
-                if len(dataset):
-                    sft_data.save_examples(dataset, examples_file)
+                if state.is_main_process:
+                    if len(dataset):
+                        sft_data.save_examples(dataset, examples_file)
                     _write_json(report_file, report)
         if len(dataset) == 0:
             log.warning("phase %s has no examples: skipped", phase.name)

@@ -1,0 +1,190 @@
+"""Judge speed: generate-and-parse vs one-forward grade probabilities vs query-prefix sharing.
+
+Same model (built-in SmolLM2-135M-Instruct, fp32), same pairs (from the built-in sample
+catalogue: ``--queries`` queries with ``--per-query`` judged products each), same batch size,
+one torch thread. Each mode runs in its own subprocess so that its peak RSS
+(``resource.getrusage(...).ru_maxrss``) is its own; a warm-up batch is excluded from timing.
+
+- ``a``: generate the label-first answer greedily (up to ``--gen-tokens`` new tokens, stops
+  at EOS: the grade and its short reason) and parse it — the baseline;
+- ``a_short``: the same, capped at 4 new tokens (grade only);
+- ``b``: grade probabilities from one forward pass (``score_pairs``, no sharing);
+- ``c``: ``b`` with query-prefix sharing.
+
+Prints JSON with pairs/s, peak RSS, the ratios b/a, b/a_short and c/b against the targets
+(b/a >= 5, c/b >= 2), and the largest |p_b - p_c| (must be < 1e-4).
+
+    python benchmarks/judge_speed.py [--queries 6 --per-query 8 --batch-size 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("ECOMREL_NO_PROGRESS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+MODES = ("a", "a_short", "b", "c")
+
+
+def build_pairs(path: Path, queries: int, per_query: int) -> dict:
+    """The fixed pair set: the first ``queries`` sample queries with >= ``per_query`` judged products."""
+    from ecomrel.data.sample import generate_sample
+
+    ds = generate_sample(n_products=600, n_queries=120, seed=0)
+    pairs = ds.pairs().sort_values(["query_id", "product_id"])
+    sizes = pairs.groupby("query_id").size()
+    chosen = sizes[sizes >= per_query].index[:queries]
+    if len(chosen) < queries:
+        raise SystemExit(f"only {len(chosen)} sample queries have {per_query}+ judged products")
+    sub = pairs[pairs["query_id"].isin(chosen)].groupby("query_id").head(per_query).reset_index(drop=True)
+    sub.to_parquet(path, index=False)
+    return {"pairs": int(len(sub)), "queries": int(sub["query_id"].nunique())}
+
+
+def run_mode(mode: str, pairs_path: Path, batch_size: int, gen_tokens: int, out_path: Path) -> None:
+    """One mode, in this (fresh) process; writes its JSON and probabilities."""
+    import pandas as pd
+    import torch
+
+    from ecomrel.llm.models import load_model
+    from ecomrel.llm.prompts import encode, prompts_for_pairs
+    from ecomrel.llm.samplers import greedy
+    from ecomrel.llm.scorer import score_pairs
+
+    torch.set_num_threads(1)
+    pairs = pd.read_parquet(pairs_path)
+    pairs["attributes"] = [dict(a) if a is not None else {} for a in pairs["attributes"]]
+    model, tok = load_model("smollm2", threads=1)
+    rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    extra: dict = {}
+
+    def once(df: pd.DataFrame):
+        if mode in ("a", "a_short"):
+            prompts = prompts_for_pairs(df, tok)
+            return greedy(
+                model, tok, prompts, max_new_tokens=gen_tokens if mode == "a" else 4, batch_size=batch_size
+            )
+        return score_pairs(model, tok, df, batch_size=batch_size, share_prefix=(mode == "c"))
+
+    once(pairs.head(2))  # warm-up (allocator, kernels), not timed
+    t0 = time.perf_counter()
+    result = once(pairs)
+    seconds = time.perf_counter() - t0
+    if mode in ("a", "a_short"):
+        extra["malformed"] = int(result["malformed"].sum())
+        extra["mean_new_chars"] = float(result["text"].str.len().mean())
+        result[["grade"]].astype("float").to_parquet(out_path.with_suffix(".parquet"))
+    else:
+        result.to_parquet(out_path.with_suffix(".parquet"))
+    prompt_tokens = [len(encode(tok, p)) for p in prompts_for_pairs(pairs, tok)]
+    out_path.write_text(
+        json.dumps(
+            {
+                "mode": mode,
+                "pairs": int(len(pairs)),
+                "seconds": round(seconds, 3),
+                "pairs_per_s": round(len(pairs) / seconds, 3),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "rss_after_load_mb": round(rss_loaded, 1),
+                "mean_prompt_tokens": round(sum(prompt_tokens) / len(prompt_tokens), 1),
+                **extra,
+            }
+        )
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--queries", type=int, default=6)
+    ap.add_argument("--per-query", type=int, default=8)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument(
+        "--gen-tokens", type=int, default=48, help="max new tokens of the generated answer (mode a)"
+    )
+    ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--_mode", help=argparse.SUPPRESS)
+    ap.add_argument("--_pairs", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--_out", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args._mode:
+        run_mode(args._mode, args._pairs, args.batch_size, args.gen_tokens, args._out)
+        return
+
+    import numpy as np
+    import pandas as pd
+
+    from ecomrel.llm.models import load_model
+
+    load_model("smollm2", threads=1)  # convert the GGUF once, outside the timed subprocesses
+    work = Path(tempfile.mkdtemp(prefix="ecomrel-speed-"))
+    info = build_pairs(work / "pairs.parquet", args.queries, args.per_query)
+    modes = [m for m in args.modes.split(",") if m]
+    results = {}
+    for mode in modes:
+        out = work / f"{mode}.json"
+        cmd = [
+            sys.executable,
+            __file__,
+            "--_mode",
+            mode,
+            "--_pairs",
+            str(work / "pairs.parquet"),
+            "--_out",
+            str(out),
+            "--batch-size",
+            str(args.batch_size),
+            "--gen-tokens",
+            str(args.gen_tokens),
+        ]
+        subprocess.run(cmd, check=True, env={**os.environ, "ECOMREL_THREADS": "1"})
+        results[mode] = json.loads(out.read_text())
+
+    def ratio(x: str, y: str) -> float | None:
+        if x in results and y in results:
+            return round(results[x]["pairs_per_s"] / results[y]["pairs_per_s"], 3)
+        return None
+
+    report = {
+        "benchmark": "judge_speed",
+        "model": "smollm2 (SmolLM2-135M-Instruct, fp32)",
+        "torch_threads": 1,
+        "batch_size": args.batch_size,
+        **info,
+        "modes": results,
+        "ratios": {
+            "b_over_a": ratio("b", "a"),
+            "b_over_a_short": ratio("b", "a_short"),
+            "c_over_b": ratio("c", "b"),
+        },
+        "targets": {"b_over_a": 5.0, "c_over_b": 2.0},
+    }
+    if "b" in results and "c" in results:
+        p = [f"p_{g}" for g in range(4)]
+        b = pd.read_parquet(work / "b.parquet")[p].to_numpy()
+        c = pd.read_parquet(work / "c.parquet")[p].to_numpy()
+        report["max_abs_diff_b_c"] = float(np.abs(b - c).max())
+        if "a" in results:
+            ga = pd.read_parquet(work / "a.parquet")["grade"].to_numpy()
+            ok = ~np.isnan(ga)
+            report["a_grade_equals_b_argmax"] = (
+                float((ga[ok] == b.argmax(1)[ok]).mean()) if ok.any() else None
+            )
+    report["targets_met"] = {
+        k: (report["ratios"][k] is not None and report["ratios"][k] >= v)
+        for k, v in report["targets"].items()
+    }
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
