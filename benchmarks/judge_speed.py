@@ -59,7 +59,7 @@ def run_mode(mode: str, pairs_path: Path, batch_size: int, gen_tokens: int, out_
     from ecomrel.llm.models import load_model
     from ecomrel.llm.prompts import encode, prompts_for_pairs
     from ecomrel.llm.samplers import greedy
-    from ecomrel.llm.scorer import score_pairs
+    from ecomrel.llm.scorer import score_pairs, sharing_stats
 
     torch.set_num_threads(1)
     pairs = pd.read_parquet(pairs_path)
@@ -86,7 +86,10 @@ def run_mode(mode: str, pairs_path: Path, batch_size: int, gen_tokens: int, out_
         result[["grade"]].astype("float").to_parquet(out_path.with_suffix(".parquet"))
     else:
         result.to_parquet(out_path.with_suffix(".parquet"))
-    prompt_tokens = [len(encode(tok, p)) for p in prompts_for_pairs(pairs, tok)]
+    ids = [encode(tok, p) for p in prompts_for_pairs(pairs, tok)]
+    prompt_tokens = [len(x) for x in ids]
+    if mode in ("b", "c"):
+        extra.update(sharing_stats(ids, pairs["query"].tolist()))
     out_path.write_text(
         json.dumps(
             {
@@ -179,6 +182,9 @@ def main() -> None:
             report["a_grade_equals_b_argmax"] = (
                 float((ga[ok] == b.argmax(1)[ok]).mean()) if ok.any() else None
             )
+    if "b" in results:
+        b_tokens = results["b"]
+        report["token_reduction_c"] = round(b_tokens["tokens_unshared"] / b_tokens["tokens_shared"], 3)
     report["targets_met"] = {
         k: (report["ratios"][k] is not None and report["ratios"][k] >= v)
         for k, v in report["targets"].items()

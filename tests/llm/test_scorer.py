@@ -80,3 +80,21 @@ def test_missing_query_column(tiny_model, tiny_tokenizer):
 
     with pytest.raises(ValueError, match="query"):
         score_pairs(tiny_model, tiny_tokenizer, make_pairs().drop(columns="query"))
+
+
+def test_lora_wrapped_model_and_sharing_stats(tiny_tokenizer):
+    from peft import LoraConfig, get_peft_model
+
+    from conftest import build_model, make_pairs
+    from ecomrel.llm.scorer import sharing_stats
+
+    model = get_peft_model(
+        build_model(tiny_tokenizer), LoraConfig(r=2, target_modules=["q_proj"], init_lora_weights=False)
+    )
+    df = make_pairs(n_queries=2, per_query=3)
+    a = score_pairs(model, tiny_tokenizer, df, batch_size=2)
+    b = score_pairs(model, tiny_tokenizer, df, batch_size=2, share_prefix=True)
+    assert np.abs(a[P].to_numpy() - b[P].to_numpy()).max() < 1e-4
+    ids = [encode(tiny_tokenizer, p) for p in prompts_for_pairs(df, tiny_tokenizer)]
+    stats = sharing_stats(ids, df["query"].tolist())
+    assert stats["tokens_unshared"] == sum(map(len, ids)) > 2 * stats["tokens_shared"] > 0

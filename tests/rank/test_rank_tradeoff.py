@@ -211,7 +211,9 @@ def test_tradeoff_on_the_sample_catalogue(sample_dir, tmp_path, lexical):
         judge[f"p_{g}"] = (ds.judgments["true_grade"].to_numpy() == g).astype(float)
     judge["score"] = judge["expected_grade"] = ds.judgments["true_grade"].astype(float).to_numpy()
     judge["pred_grade"] = ds.judgments["true_grade"].astype(int).to_numpy()
-    res = run_tradeoff(sample_dir, judge, tmp_path / "out", small_config())
+    cfg = small_config()
+    cfg.tradeoff.betas = [0.6]  # 7 label variants: enough to exercise the real sample schema
+    res = run_tradeoff(sample_dir, judge, tmp_path / "out", cfg)
     by = {r["name"]: r for r in res["table"]}
     assert by["content_only[identity]"]["ndcg_true@10"] > by["engagement_only"]["ndcg_true@10"]
     assert {"price_rel_median", "cat_query_overlap", "prod_atc_rate"} <= set(res["features"])

@@ -135,6 +135,7 @@ def test_analyze_pairs_builds_its_own_vocabulary(mini_pairs):
     assert all(a.match.product_word_match in ANALYSIS_FIELDS["product_word_match"].values for a in out)
 
 
+@pytest.mark.realdata
 def test_home_depot_titles(shared_data):
     """2,000 real pairs: never crashes, finds a product word for most queries and products."""
     path = shared_data / "homedepot" / "train.csv"

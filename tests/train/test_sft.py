@@ -302,3 +302,21 @@ def test_cli_train_sft(tmp_path, tiny_llm_dir, sft_data_dir, sft_chains_file):
     assert out["steps"] == 1 and Path(out["adapter"]).is_dir()
     bad = CliRunner().invoke(app, ["train", "sft", "--config", str(path), "--set", "batch_size=0"])
     assert bad.exit_code == 2 and "batch_size" in bad.output
+
+
+@pytest.mark.integration
+def test_demo_sft_on_smollm2(tmp_path, sample_dir):
+    """The real built-in model: EE → RA → DR, one LoRA step each, then the adapter scores pairs."""
+    from ecomrel.data.schema import Dataset
+    from ecomrel.llm.models import load_model
+    from ecomrel.llm.scorer import score_pairs
+    from ecomrel.train.sft_config import demo_config
+    from ecomrel.train.sft_trainer import run_sft
+
+    cfg = demo_config(sample_dir, tmp_path / "sft", max_steps=1, max_pairs=8, dr_max_pairs=8, batch_size=2)
+    result = run_sft(cfg)
+    assert [p["phase"] for p in result["phases"]] == ["1_ee", "2_ra", "3_dr"]
+    assert all(p.get("steps") == 1 or p.get("n_examples") == 0 for p in result["phases"])
+    model, tok = load_model("smollm2", adapter=result["adapter"])
+    scores = score_pairs(model, tok, Dataset.load(sample_dir).pairs("dev").head(4), batch_size=4)
+    assert scores[["p_0", "p_1", "p_2", "p_3"]].sum(axis=1).round(4).eq(1.0).all()

@@ -34,7 +34,6 @@ def _root(
 def _register() -> None:
     # Imported here so that `ecomrel --help` stays fast and each group owns its module.
     from ecomrel.cli import data as data_cli
-
     from ecomrel.cli import run as run_cli
 
     app.add_typer(data_cli.app, name="data")

@@ -232,6 +232,25 @@ def grade_logprobs(
     return out
 
 
+def sharing_stats(token_ids: Sequence[Sequence[int]], groups: Sequence[Hashable]) -> dict[str, int]:
+    """Tokens the model runs without and with prefix sharing (same plan as :func:`grade_logprobs`)."""
+    if not token_ids:
+        return {"tokens_unshared": 0, "tokens_shared": 0, "shared_prefix": 0}
+    shared = min(_common_prefix_len(token_ids), min(len(s) for s in token_ids) - 1)
+    by_group: dict[Hashable, list[Sequence[int]]] = {}
+    for ids, g in zip(token_ids, groups, strict=True):
+        by_group.setdefault(g, []).append(ids)
+    total = max(shared, 0)
+    for seqs in by_group.values():
+        plen = max(min(_common_prefix_len(seqs), min(len(s) for s in seqs) - 1), shared)
+        total += (plen - shared) + sum(len(s) - plen for s in seqs)
+    return {
+        "tokens_unshared": int(sum(len(s) for s in token_ids)),
+        "tokens_shared": int(total),
+        "shared_prefix": int(max(shared, 0)),
+    }
+
+
 def score_prompts(
     model: Any,
     tokenizer: Any,

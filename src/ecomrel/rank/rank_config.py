@@ -158,7 +158,10 @@ class RankerConfig(BaseModel):
     num_leaves: int = Field(15, ge=2, description="Leaves per tree (xgboost: max_leaves with depth 6).")
     min_child_samples: int = Field(10, ge=1, description="Minimum rows per leaf (xgboost: min_child_weight).")
     eval_at: int = Field(
-        10, ge=1, description="NDCG truncation used by lambdarank (lambdarank_truncation_level)."
+        10,
+        ge=1,
+        description="xgboost: NDCG cut-off of its eval metric and top-k pairs per sample "
+        "(lightgbm keeps its own lambdarank_truncation_level default).",
     )
     max_rows_per_query: int = Field(
         10_000, ge=1, description="LightGBM's per-query row limit for lambdarank; checked before training."

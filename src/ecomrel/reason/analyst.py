@@ -615,7 +615,14 @@ class AttributeAnalyst:
                 " " + phrase(title_toks[: title_toks.index(phead)] if phead in title_toks else []) + " "
             )
             if any(v.are_synonyms(qpw, c) or c.endswith(" " + qpw) for c in pcands):
-                m.product_word_match, m.product_word_basis = "exact", "same product word"
+                same = any(
+                    c == qpw or c.endswith(" " + qpw) or c.replace(" ", "") == qpw.replace(" ", "")
+                    for c in pcands
+                )
+                m.product_word_match, m.product_word_basis = (
+                    "exact",
+                    "same product word" if same else "synonym",
+                )
             elif (
                 p.is_accessory
                 and qhead != phead

@@ -113,8 +113,14 @@ def category_match_text(a: Analysis) -> str:
     q, p, m = a.query, a.product, a.match
     qpw, ppw = q.product_word, p.product_word or "an unclear product"
     kind = m.product_word_match
-    if kind == "exact":
+    if kind == "exact" and m.product_word_basis == "synonym":
+        text = f"the product is {_a(ppw)}, another name for the {qpw} searched for"
+    elif kind == "exact" and m.product_word_basis == "named by the category":
+        text = f"the product is {_a(ppw)}, listed in the category the query names ({qpw})"
+    elif kind == "exact":
         text = f"the product is {_a(ppw)}, the kind of product searched for ({qpw})"
+    elif kind == "partial" and m.product_word_basis == "similar kind of product":
+        text = f"the query asks for {qpw}, the product is {_a(ppw)}: a similar kind of product, a substitute"
     elif kind == "partial":
         text = f"the query asks for {qpw}, the product is {_a(ppw)}: close, but not the same kind"
     elif kind == "accessory" and m.accessory_relation == "query_wants_accessory":

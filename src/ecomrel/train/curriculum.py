@@ -11,9 +11,9 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,6 @@ class Phase:
     kinds: tuple[str, ...]
     label_only: bool = False
     from_examples: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def needs_mistakes(self) -> bool:
@@ -66,17 +65,11 @@ def chain_builder_config(config: SFTRunConfig, **changes: Any):
 
 def _call_build_chains(
     pairs: pd.DataFrame, kinds: tuple[str, ...], **kwargs: Any
-) -> tuple[pd.DataFrame, Any]:
-    """``build_chains`` with only the keyword arguments its signature accepts (None ones dropped)."""
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """``ecomrel.reason.chains.build_chains`` on a pairs frame (None-valued keywords left out)."""
     from ecomrel.reason.chains import build_chains
 
-    params = inspect.signature(build_chains).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    kw = {k: v for k, v in kwargs.items() if v is not None and (takes_any or k in params)}
-    result = build_chains(pairs, kinds=kinds, **kw)
-    if isinstance(result, tuple):
-        return result[0], (result[1] if len(result) > 1 else None)
-    return result, None
+    return build_chains(pairs, kinds=kinds, **{k: v for k, v in kwargs.items() if v is not None})
 
 
 def restrict_to_pairs(chains: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
@@ -165,9 +158,11 @@ def dr_chains_from_mistakes(
     scored = pairs
     if config.dr_max_pairs is not None and len(pairs) > config.dr_max_pairs:
         scored = pairs.sample(n=config.dr_max_pairs, random_state=config.seed).sort_index()
+    t0 = time.perf_counter()
     preds = find_mistakes(model, tokenizer, scored, config.score_batch_size, scale)
+    scoring_seconds = time.perf_counter() - t0
     preds.to_parquet(phase_dir / "predictions.parquet", index=False)
-    report = mistake_report(preds)
+    report = {**mistake_report(preds), "scoring_seconds": round(scoring_seconds, 2)}
     if report["n_mistakes"] == 0 and config.dr_source == "model":
         log.warning("the model made no mistakes on %d training pairs: no DR chains", len(preds))
         return pd.DataFrame(columns=["query_id", "product_id", "kind", "prompt_extra", "target"]), report
@@ -181,8 +176,7 @@ def dr_chains_from_mistakes(
     )
     chains = restrict_to_pairs(chains[chains["kind"] == "dr"], scored)
     report["n_dr_chains_built"] = len(chains)
-    if chain_report is not None:
-        report["chain_report"] = chain_report if isinstance(chain_report, dict) else str(chain_report)
+    report["chain_report"] = chain_report
     return chains, report
 
 

@@ -210,3 +210,35 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
 
 def _deep_copy(d: dict[str, Any]) -> dict[str, Any]:
     return {k: _deep_copy(v) if isinstance(v, dict) else v for k, v in d.items()}
+
+
+def demo_config(
+    data: str | Path,
+    output_dir: str | Path,
+    curriculum: Literal["sequential", "mixed", "label_only"] = "sequential",
+    **changes: Any,
+) -> SFTRunConfig:
+    """SFT sized for the demo on a 2-core CPU (SmolLM2, a few LoRA steps per phase).
+
+    LoRA sits on the last 6 of SmolLM2's 30 layers (``lora.top_layers``): backward stops there,
+    which halves a CPU step and its peak memory (``benchmarks/sft_step.py``). ``changes`` override
+    any field (e.g. ``max_steps=8``).
+    """
+    base: dict[str, Any] = {
+        "base_model": "smollm2",
+        "data": str(data),
+        "output_dir": str(output_dir),
+        "curriculum": curriculum,
+        "max_pairs": 48,
+        "dr_max_pairs": 32,
+        "score_batch_size": 8,
+        "max_steps": 4,
+        "batch_size": 4,
+        "learning_rate": 3e-4,
+        "max_length": 1024,
+        "lora": {"r": 16, "alpha": 32, "dropout": 0.0, "top_layers": 6},
+        "save_steps": 2,
+        "logging_steps": 1,
+    }
+    base.update(changes)
+    return SFTRunConfig.model_validate(base)
