@@ -75,7 +75,7 @@ def _hide_labels(ds: Dataset, label_share: float, seed: int) -> Dataset:
 
 
 def prepare(work: Path, name: str, ds: Dataset, probs: np.ndarray, label_share: float, seed: int) -> dict:
-    """Write ``<name>/full`` (all grades), ``<name>/partial`` (label_share of train queries) and the teacher."""
+    """Write ``<name>/full`` (all grades), ``<name>/partial`` (label_share graded), teacher."""
     root = work / name
     if (root / "teacher.parquet").exists():
         return {"name": name, "prepared": "reused"}
@@ -133,12 +133,20 @@ def train_all(work: Path, name: str, args: argparse.Namespace) -> dict:
     root = work / name
     teacher = Path(args.teacher) if args.teacher else root / "teacher.parquet"
     common = dict(
-        base_model=args.base_model, epochs=args.epochs, batch_size=args.batch_size, device=args.device,
-        learning_rate=args.lr, seed=args.seed, save_steps=100, num_threads=args.threads,
+        base_model=args.base_model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        device=args.device,
+        learning_rate=args.lr,
+        seed=args.seed,
+        save_steps=100,
+        num_threads=args.threads,
         eval_batch_size=256,
     )
     runs = {
-        "distilled": DistillConfig(data_dir=root / "partial", teacher=teacher, out=root / "distilled", **common),
+        "distilled": DistillConfig(
+            data_dir=root / "partial", teacher=teacher, out=root / "distilled", **common
+        ),
         "human_only": DistillConfig(
             data_dir=root / "partial", teacher=teacher, human_only=True, out=root / "human_only", **common
         ),
@@ -152,12 +160,20 @@ def train_all(work: Path, name: str, args: argparse.Namespace) -> dict:
     for run, cfg in runs.items():
         t0 = time.perf_counter()
         res = run_distill(cfg)
-        out[run] = {"metrics": res["metrics"], "counts": res["counts"], "seconds": round(time.perf_counter() - t0, 1)}
+        out[run] = {
+            "metrics": res["metrics"],
+            "counts": res["counts"],
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
         print(json.dumps({name: {run: out[run]}}), flush=True)
     d, b = out["distilled"]["metrics"], out["human_only"]["metrics"]
     out["distilled_minus_human_only"] = {
-        ref: {m: round(d[ref][m] - b[ref][m], 4) for m in ("macro_f1", "weighted_f1", "accuracy", "rmse", "ndcg@10")}
-        for ref in ("student@human", "student@truth") if ref in d and ref in b
+        ref: {
+            m: round(d[ref][m] - b[ref][m], 4)
+            for m in ("macro_f1", "weighted_f1", "accuracy", "rmse", "ndcg@10")
+        }
+        for ref in ("student@human", "student@truth")
+        if ref in d and ref in b
     }
     if not args.no_export:
         info = export_onnx(root / "distilled" / "model", root / "distilled" / "onnx")
@@ -173,9 +189,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, default=Path("runs/distill_quality"))
     ap.add_argument("--no-sample", action="store_true", help="Skip the sample catalogue.")
-    ap.add_argument("--homedepot", type=Path, default=None, help="Home Depot train.csv folder (../shared/data/homedepot).")
+    ap.add_argument(
+        "--homedepot", type=Path, default=None, help="Home Depot train.csv folder (../shared/data/homedepot)."
+    )
     ap.add_argument("--teacher", default=None, help="Real judge prediction file (else the stand-in teacher).")
-    ap.add_argument("--label-share", type=float, default=0.4, help="Share of train queries with human grades.")
+    ap.add_argument(
+        "--label-share", type=float, default=0.4, help="Share of train queries with human grades."
+    )
     ap.add_argument("--n-products", type=int, default=2400)
     ap.add_argument("--n-queries", type=int, default=500)
     ap.add_argument("--base-model", default=None, help="Student body folder (default: packaged MiniLM-L6).")
@@ -186,17 +206,23 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--hd-queries", type=int, default=None, help="Use a random subset of Home Depot queries.")
-    ap.add_argument("--no-reference", action="store_true", help="Skip the all-human-labels reference student.")
+    ap.add_argument(
+        "--no-reference", action="store_true", help="Skip the all-human-labels reference student."
+    )
     ap.add_argument("--prepare-only", action="store_true")
     ap.add_argument("--no-export", action="store_true")
     args = ap.parse_args()
 
     args.work.mkdir(parents=True, exist_ok=True)
     names = []
-    report: dict = {"teacher": args.teacher or "stand-in (see module docstring)", "label_share": args.label_share}
+    report: dict = {
+        "teacher": args.teacher or "stand-in (see module docstring)",
+        "label_share": args.label_share,
+    }
     if not args.no_sample:
-        report["prepare_sample"] = prepare_sample(args.work, args.seed, args.label_share, args.n_products,
-                                                  args.n_queries)
+        report["prepare_sample"] = prepare_sample(
+            args.work, args.seed, args.label_share, args.n_products, args.n_queries
+        )
         names.append("sample")
     if args.homedepot is not None:
         report["prepare_homedepot"] = prepare_homedepot(

@@ -98,12 +98,29 @@ def _run_backend(model: Path, backend: str, args: argparse.Namespace, payload: d
 
     port = _free_port()
     cmd = [
-        sys.executable, "-c", "from ecomrel.cli import main; main()", "serve", "--model", str(model),
-        "--backend", backend, "--host", "127.0.0.1", "--port", str(port), "--threads", str(args.threads),
-        "--max-batch", str(args.max_batch), "--max-wait-ms", str(args.max_wait_ms),
+        sys.executable,
+        "-c",
+        "from ecomrel.cli import main; main()",
+        "serve",
+        "--model",
+        str(model),
+        "--backend",
+        backend,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--threads",
+        str(args.threads),
+        "--max-batch",
+        str(args.max_batch),
+        "--max-wait-ms",
+        str(args.max_wait_ms),
     ]
     env = {**os.environ, "ECOMREL_NO_PROGRESS": "1", "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         t0 = time.perf_counter()
@@ -122,8 +139,11 @@ def _run_backend(model: Path, backend: str, args: argparse.Namespace, payload: d
         asyncio.run(_load(url, 1, 2.0, payload, args.request_timeout))  # warm-up, not reported
         result = asyncio.run(_load(url, args.clients, args.seconds, payload, args.request_timeout))
         metrics = httpx.get(url + "/metrics", timeout=5).text
-        batches = [ln for ln in metrics.splitlines() if ln.startswith("ecomrel_batch_pairs_sum")
-                   or ln.startswith("ecomrel_batch_pairs_count")]
+        batches = [
+            ln
+            for ln in metrics.splitlines()
+            if ln.startswith("ecomrel_batch_pairs_sum") or ln.startswith("ecomrel_batch_pairs_count")
+        ]
         result.update(backend=backend, startup_s=round(startup, 1), batch_metrics=batches)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -138,8 +158,12 @@ def _run_backend(model: Path, backend: str, args: argparse.Namespace, payload: d
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", type=Path, default=None,
-                    help="Distill folder with model/ and onnx/ (default: MiniLM-L6 + fresh head, exported).")
+    ap.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="Distill folder with model/ and onnx/ (default: MiniLM-L6 + fresh head, exported).",
+    )
     ap.add_argument("--backends", default="onnx-int8,torch", help="Comma list; the last one is the baseline.")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=20.0)
@@ -182,7 +206,8 @@ def main() -> None:
         "results": rows,
         "requests_per_s_vs_baseline": {
             b: round(rows[b]["requests_per_s"] / rows[base]["requests_per_s"], 2)
-            for b in backends if rows[base]["requests_per_s"]
+            for b in backends
+            if rows[base]["requests_per_s"]
         },
     }
     text = json.dumps(report, indent=2)

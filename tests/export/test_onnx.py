@@ -53,7 +53,14 @@ def tiny_export(tmp_path_factory) -> tuple[Path, Path]:
 
 def test_export_writes_fp32_int8_manifest_and_matches_torch(tiny_export):
     root, out = tiny_export
-    for f in ("model.onnx", "model_int8.onnx", "tokenizer.json", "student.json", "onnx.json", "cumpt_thresholds.json"):
+    for f in (
+        "model.onnx",
+        "model_int8.onnx",
+        "tokenizer.json",
+        "student.json",
+        "onnx.json",
+        "cumpt_thresholds.json",
+    ):
         assert (out / f).exists(), f
     manifest = json.loads((out / "onnx.json").read_text())
     assert manifest["num_labels"] == 4 and manifest["max_length"] == 48
@@ -96,7 +103,9 @@ def test_cli_export_onnx(tiny_export, tmp_path):
     from ecomrel.cli import app
 
     root, _ = tiny_export
-    r = CliRunner().invoke(app, ["export", "onnx", "--model", str(root), "--out", str(tmp_path / "o"), "--no-int8"])
+    r = CliRunner().invoke(
+        app, ["export", "onnx", "--model", str(root), "--out", str(tmp_path / "o"), "--no-int8"]
+    )
     assert r.exit_code == 0, r.output
     assert (tmp_path / "o" / "model.onnx").exists() and not (tmp_path / "o" / "model_int8.onnx").exists()
     assert json.loads(r.stdout[r.stdout.index("{") :])["int8"] is None
@@ -133,8 +142,14 @@ def test_int8_matches_fp32_on_a_dev_set_real_minilm(tmp_path):
     with torch.no_grad():
         for i in range(0, len(idx), 32):
             b = idx[i : i + 32]
-            enc = tok([queries[j] for j in b], [products[j] for j in b], padding=True, truncation=True,
-                      max_length=64, return_tensors="pt")
+            enc = tok(
+                [queries[j] for j in b],
+                [products[j] for j in b],
+                padding=True,
+                truncation=True,
+                max_length=64,
+                return_tensors="pt",
+            )
             feats.append(hf.bert(**enc).pooler_output.numpy())
     lr = LogisticRegression(max_iter=2000, C=10.0).fit(np.concatenate(feats), grades[idx])
     w = np.zeros((4, hf.config.hidden_size), dtype=np.float32)

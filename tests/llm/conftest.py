@@ -52,7 +52,7 @@ def build_tokenizer():
     return fast
 
 
-def build_model(tokenizer, seed: int = 0):
+def _build_model(tokenizer, seed: int = 0):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
@@ -86,7 +86,7 @@ def tiny_tokenizer():
 @pytest.fixture(scope="session")
 def tiny_model(tiny_tokenizer):
     torch.set_num_threads(1)
-    return build_model(tiny_tokenizer)
+    return _build_model(tiny_tokenizer)
 
 
 @pytest.fixture(scope="session")
@@ -98,7 +98,7 @@ def tiny_model_dir(tmp_path_factory, tiny_model, tiny_tokenizer) -> Path:
     return out
 
 
-def make_pairs(n_queries: int = 4, per_query: int = 5) -> pd.DataFrame:
+def _make_pairs(n_queries: int = 4, per_query: int = 5) -> pd.DataFrame:
     """A hand-built pairs frame: several products per query, every product field, some missing."""
     queries = ["cordless drill 20v", "white paint gallon", "red running shoes size 10", "outdoor solar lamp"]
     titles = [
@@ -131,6 +131,13 @@ def make_pairs(n_queries: int = 4, per_query: int = 5) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@pytest.fixture()
-def pairs() -> pd.DataFrame:
-    return make_pairs()
+@pytest.fixture(scope="session")
+def make_pairs():
+    """Factory of hand-built pairs frames (tests import nothing from conftest: importlib mode)."""
+    return _make_pairs
+
+
+@pytest.fixture(scope="session")
+def tiny_model_factory(tiny_tokenizer):
+    """Factory of fresh tiny models (for tests that wrap or change one)."""
+    return lambda seed=0: _build_model(tiny_tokenizer, seed)

@@ -19,9 +19,7 @@ CONTRACT = ["query_id", "product_id", "score", "pred_grade", *P, "expected_grade
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    from conftest import make_pairs
-
+def data_dir(tmp_path_factory, make_pairs):
     pairs = make_pairs(n_queries=4, per_query=5)
     products = pairs[["product_id", "title", "brand", "category", "attributes", "description", "price"]]
     queries = pairs[["query_id", "query"]].drop_duplicates("query_id").rename(columns={"query": "text"})
@@ -191,3 +189,19 @@ def test_config_from_yaml(tmp_path, data_dir):
     cfg = JudgeConfig.from_yaml(p, limit=3)
     assert cfg.batch_size == 8 and cfg.limit == 3 and cfg.share_prefix
     assert judge_mod.SCORES_FILE == "scores.parquet"
+
+
+def test_cli_config_yaml_not_overridden_by_defaults(tiny_model_dir, data_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from ecomrel.cli import app
+
+    cfg = tmp_path / "judge.yaml"
+    cfg.write_text(f"model: {tiny_model_dir}\ndata: {data_dir}\nout: {tmp_path / 'o'}\n")
+    with cfg.open("a") as f:
+        f.write("limit: 5\nchunk_size: 2\nthreads: 1\n")
+    res = CliRunner().invoke(app, ["judge", "--config", str(cfg), "--batch-size", "3"])
+    assert res.exit_code == 0, res.output
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["config"]["chunk_size"] == 2 and manifest["config"]["batch_size"] == 3
+    assert CliRunner().invoke(app, ["judge", "--model", str(tiny_model_dir)]).exit_code == 2

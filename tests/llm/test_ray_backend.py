@@ -19,8 +19,7 @@ def local_ray():
     ray.shutdown()
 
 
-def test_ray_judge_matches_local(local_ray, tiny_model, tiny_tokenizer, tiny_model_dir, tmp_path):
-    from conftest import make_pairs
+def test_ray_judge_matches_local(local_ray, tiny_model, tiny_tokenizer, tiny_model_dir, tmp_path, make_pairs):
     from ecomrel.data.schema import Dataset
     from ecomrel.llm.judge import run_judge
     from ecomrel.llm.judge_config import JudgeConfig

@@ -9,9 +9,7 @@ from ecomrel.llm.samplers import COLUMNS, beam_topk, greedy, pass_at_n, pass_at_
 
 
 @pytest.fixture(scope="module")
-def prompts(tiny_tokenizer):
-    from conftest import make_pairs
-
+def prompts(tiny_tokenizer, make_pairs):
     return prompts_for_pairs(make_pairs().head(3), tiny_tokenizer)
 
 

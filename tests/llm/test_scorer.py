@@ -13,9 +13,7 @@ P = [f"p_{g}" for g in range(4)]
 
 
 @pytest.fixture(scope="module")
-def reference(tiny_model, tiny_tokenizer):
-    from conftest import make_pairs
-
+def reference(tiny_model, tiny_tokenizer, make_pairs):
     df = make_pairs()
     return df, score_pairs(tiny_model, tiny_tokenizer, df, batch_size=4)
 
@@ -68,28 +66,23 @@ def test_identical_prompts_and_singletons(tiny_model, tiny_tokenizer):
     np.testing.assert_allclose(a[0], a[1])
 
 
-def test_empty_frame(tiny_model, tiny_tokenizer):
-    from conftest import make_pairs
-
+def test_empty_frame(tiny_model, tiny_tokenizer, make_pairs):
     out = score_pairs(tiny_model, tiny_tokenizer, make_pairs().head(0))
     assert len(out) == 0 and "p_3" in out.columns
 
 
-def test_missing_query_column(tiny_model, tiny_tokenizer):
-    from conftest import make_pairs
-
+def test_missing_query_column(tiny_model, tiny_tokenizer, make_pairs):
     with pytest.raises(ValueError, match="query"):
         score_pairs(tiny_model, tiny_tokenizer, make_pairs().drop(columns="query"))
 
 
-def test_lora_wrapped_model_and_sharing_stats(tiny_tokenizer):
+def test_lora_wrapped_model_and_sharing_stats(tiny_tokenizer, make_pairs, tiny_model_factory):
     from peft import LoraConfig, get_peft_model
 
-    from conftest import build_model, make_pairs
     from ecomrel.llm.scorer import sharing_stats
 
     model = get_peft_model(
-        build_model(tiny_tokenizer), LoraConfig(r=2, target_modules=["q_proj"], init_lora_weights=False)
+        tiny_model_factory(), LoraConfig(r=2, target_modules=["q_proj"], init_lora_weights=False)
     )
     df = make_pairs(n_queries=2, per_query=3)
     a = score_pairs(model, tiny_tokenizer, df, batch_size=2)

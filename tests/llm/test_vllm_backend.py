@@ -11,8 +11,7 @@ ok, why = vllm_available()
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not ok, reason=why)]
 
 
-def test_vllm_matches_torch_scorer(tiny_model, tiny_tokenizer, tiny_model_dir):
-    from conftest import make_pairs
+def test_vllm_matches_torch_scorer(tiny_model, tiny_tokenizer, tiny_model_dir, make_pairs):
     from ecomrel.llm.scorer import score_pairs
     from ecomrel.llm.vllm_backend import VLLMJudge
 

@@ -9,6 +9,8 @@ schemathesis' lazy pytest fixture loader does not support pytest 9.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -27,8 +29,15 @@ def test_api_has_no_server_errors(tiny_student, monkeypatch):
     monkeypatch.setenv("ECOMREL_SCHEMA_KEY", KEY["X-API-Key"])
     # small limits keep generated payloads (and the tiny model's work) small
     app = create_app(
-        ServeSettings(model=tiny_student, max_pairs=4, max_candidates=6, max_query_chars=40, max_text_chars=80,
-                      max_attributes=3, api_key_env="ECOMREL_SCHEMA_KEY")
+        ServeSettings(
+            model=tiny_student,
+            max_pairs=4,
+            max_candidates=6,
+            max_query_chars=40,
+            max_text_chars=80,
+            max_attributes=3,
+            api_key_env="ECOMREL_SCHEMA_KEY",
+        )
     )
     from fastapi.testclient import TestClient
 
@@ -55,7 +64,13 @@ def _runner(op, mode, seen: dict[str, int], not_a_server_error):
     positive = mode.value == "positive"
 
     @given(case=op.as_strategy(generation_mode=mode))
-    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(
+        max_examples=int(os.environ.get("ECOMREL_SCHEMATHESIS_EXAMPLES", "12")),
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        derandomize=True,
+    )
     def run(case):
         if positive:
             resp = case.call_and_validate(headers=KEY)  # default checks: no 5xx, documented codes/bodies

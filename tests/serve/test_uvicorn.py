@@ -27,7 +27,9 @@ class _Server:
     """uvicorn in a background thread; ``stop()`` is what SIGTERM does (should_exit → graceful)."""
 
     def __init__(self, app, port: int) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=10)
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=10
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = f"http://127.0.0.1:{port}"
@@ -87,7 +89,9 @@ def test_graceful_shutdown_finishes_in_flight_requests():
     with _Server(app, port) as srv:
 
         def call() -> None:
-            r = httpx.post(srv.url + "/v1/rank", json={"query": "q", "candidates": [{"title": "t"}]}, timeout=30)
+            r = httpx.post(
+                srv.url + "/v1/rank", json={"query": "q", "candidates": [{"title": "t"}]}, timeout=30
+            )
             results.append(r.status_code)
 
         clients = [threading.Thread(target=call) for _ in range(3)]

@@ -252,6 +252,16 @@ def test_label_only_and_mixed(tmp_path, tiny_llm_dir, sft_data_dir, sft_chains_f
     assert [p["phase"] for p in mixed["phases"]] == ["mixed"]
     assert mixed["phases"][0]["by_kind"] == {"ee": 12, "ra": 12}
 
+    # no chains file: EE and RA chains are built here (real builder) once, for every phase
+    built = run_sft(
+        _config(tmp_path / "s", tiny_llm_dir, sft_data_dir, phases=["ee", "ra"], max_steps=1, max_length=4096)
+    )
+    kinds = {p["phase"]: p.get("by_kind") for p in built["phases"]}
+    assert set(kinds) == {"1_ee", "2_ra"} and all(not p.get("skipped") for p in built["phases"])
+    assert set(kinds["1_ee"]) == {"ee"} and set(kinds["2_ra"]) == {"ra"}
+    cache = pd.read_parquet(Path(built["output_dir"]) / "chains.parquet")
+    assert set(cache["kind"]) == {"ee", "ra"}
+
 
 def test_full_finetune_and_examples_file(tmp_path, tiny_llm_dir, sft_data_dir):
     from ecomrel.train.sft_trainer import run_sft

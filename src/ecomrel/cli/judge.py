@@ -12,23 +12,31 @@ from ecomrel.cli.common import err_console, friendly_errors
 
 @friendly_errors
 def judge_command(
-    model: str = typer.Option(
-        "smollm2", "--model", help="Built-in name, local model folder or hub id (offline)."
+    data: Path | None = typer.Option(
+        None, "--data", exists=True, file_okay=False, help="ecomrel data folder."
     ),
-    data: Path = typer.Option(..., "--data", exists=True, file_okay=False, help="ecomrel data folder."),
-    out: Path = typer.Option(..., "--out", help="Output folder (scores.parquet, parts/, manifest.json)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Output folder (scores.parquet, parts/, manifest.json)."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", help="Built-in 'smollm2' (default), local folder or hub id."
+    ),
     adapter: Path | None = typer.Option(None, "--adapter", help="LoRA adapter folder on top of the model."),
     split: str | None = typer.Option(None, "--split", help="Judge only this split's pairs."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many pairs (whole queries)."),
-    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Rows per forward pass."),
-    share_prefix: bool = typer.Option(
-        True, "--share-prefix/--no-share-prefix", help="Encode each query's prompt prefix once."
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Rows per forward pass [16]."),
+    share_prefix: bool | None = typer.Option(
+        None, "--share-prefix/--no-share-prefix", help="Encode each query's prompt prefix once [on]."
     ),
-    chunk_size: int = typer.Option(64, "--chunk-size", min=1, help="Pairs per resumable part file."),
-    thresholds: Path | None = typer.Option(None, "--thresholds", help="CumPT thresholds JSON to apply."),
+    chunk_size: int | None = typer.Option(
+        None, "--chunk-size", min=1, help="Pairs per resumable part file [64]."
+    ),
+    thresholds: Path | None = typer.Option(
+        None, "--thresholds", help="CumPT thresholds JSON (default: beside the model, else β=0.5)."
+    ),
     tune_split: str | None = typer.Option(None, "--tune-split", help="Tune CumPT thresholds on this split."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="torch threads."),
-    backend: str = typer.Option("local", "--backend", help="local, ray or vllm."),
+    backend: str | None = typer.Option(None, "--backend", help="local (default), ray or vllm."),
     config: Path | None = typer.Option(
         None, "--config", exists=True, dir_okay=False, help="JudgeConfig YAML."
     ),
@@ -40,7 +48,7 @@ def judge_command(
     from ecomrel.llm.judge import run_judge
     from ecomrel.llm.judge_config import JudgeConfig
 
-    values = dict(
+    given = dict(
         model=model,
         data=data,
         out=out,
@@ -54,8 +62,11 @@ def judge_command(
         tune_split=tune_split,
         threads=threads,
         backend=backend,
-        overwrite=overwrite,
+        overwrite=overwrite or None,
     )
+    values = {k: v for k, v in given.items() if v is not None}  # flags override the YAML, defaults do not
+    if config is None and ("data" not in values or "out" not in values):
+        raise ValueError("--data and --out are required (or a --config YAML that names them)")
     cfg = JudgeConfig.from_yaml(config, **values) if config else JudgeConfig(**values)
     result = run_judge(cfg)
     err_console.print(

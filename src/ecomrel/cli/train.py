@@ -11,7 +11,9 @@ import yaml
 
 from ecomrel.cli.common import friendly_errors
 
-app = typer.Typer(help="Train models: the distilled cross-encoder student, the LLM judge.", no_args_is_help=True)
+app = typer.Typer(
+    help="Train models: the distilled cross-encoder student, the LLM judge.", no_args_is_help=True
+)
 
 
 def parse_sets(items: list[str] | None) -> dict[str, Any]:
@@ -37,7 +39,9 @@ def distill(
     ),
     epochs: float | None = typer.Option(None, "--epochs", help="Training epochs."),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many steps."),
-    sets: list[str] | None = typer.Option(None, "--set", help="Any config field: key.sub=value (YAML value)."),
+    sets: list[str] | None = typer.Option(
+        None, "--set", help="Any config field: key.sub=value (YAML value)."
+    ),
     force: bool = typer.Option(False, "--force", help="Retrain even if out/model exists."),
 ) -> None:
     """Distil the judge's grade distributions into a MiniLM cross-encoder (KL + human CE)."""
@@ -52,7 +56,8 @@ def distill(
         if value is not None:
             overrides[key] = str(value) if isinstance(value, Path) else value
     result = run_distill(DistillConfig.from_yaml(config, overrides), force=force)
-    typer.echo(json.dumps({k: result[k] for k in ("model_dir", "predictions", "counts", "metrics")}, indent=2))
+    keys = ("model_dir", "predictions", "counts", "metrics")
+    typer.echo(json.dumps({k: result[k] for k in keys}, indent=2))
 
 
 @app.command("sft")

@@ -95,15 +95,26 @@ def export_onnx(
     # eval() on the wrapper too: export restores the wrapper's mode afterwards, recursively.
     wrapper = Logits(model).eval()
     sample = tok(
-        ["red running shoes", "usb c cable"], ["nike pegasus running shoe | nike | shoes", "hdmi cable"],
-        padding=True, truncation=True, max_length=recipe.max_length, return_tensors="pt",
+        ["red running shoes", "usb c cable"],
+        ["nike pegasus running shoe | nike | shoes", "hdmi cable"],
+        padding=True,
+        truncation=True,
+        max_length=recipe.max_length,
+        return_tensors="pt",
     )
     fp32 = out / FP32_NAME
     dyn = {n: {0: "batch", 1: "sequence"} for n in names} | {"logits": {0: "batch"}}
     with torch.no_grad():
         torch.onnx.export(
-            wrapper, tuple(sample[n] for n in names), str(fp32), input_names=names, output_names=["logits"],
-            dynamic_axes=dyn, opset_version=opset, do_constant_folding=True, dynamo=False,
+            wrapper,
+            tuple(sample[n] for n in names),
+            str(fp32),
+            input_names=names,
+            output_names=["logits"],
+            dynamic_axes=dyn,
+            opset_version=opset,
+            do_constant_folding=True,
+            dynamo=False,
         )
         ref = wrapper(*(sample[n] for n in names)).numpy()
 
@@ -167,7 +178,9 @@ class OnnxStudent:
         self.recipe = StudentRecipe.load(self.folder)
         manifest_path = self.folder / MANIFEST
         manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-        self.input_names: list[str] = manifest.get("inputs", ["input_ids", "attention_mask", "token_type_ids"])
+        self.input_names: list[str] = manifest.get(
+            "inputs", ["input_ids", "attention_mask", "token_type_ids"]
+        )
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
@@ -175,9 +188,11 @@ class OnnxStudent:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
-        cfg = json.loads((self.folder / "tokenizer_config.json").read_text()) if (
-            self.folder / "tokenizer_config.json"
-        ).exists() else {}
+        cfg = (
+            json.loads((self.folder / "tokenizer_config.json").read_text())
+            if (self.folder / "tokenizer_config.json").exists()
+            else {}
+        )
         pad_token = cfg.get("pad_token", "[PAD]")
         pad_token = pad_token.get("content", "[PAD]") if isinstance(pad_token, dict) else pad_token
         pad_id = self.tokenizer.token_to_id(pad_token)
@@ -200,7 +215,9 @@ class OnnxStudent:
     def logits_from_features(self, feats: dict[str, np.ndarray]) -> np.ndarray:
         return self.session.run(["logits"], {n: feats[n].astype(np.int64) for n in self.input_names})[0]
 
-    def predict_proba(self, queries: Sequence[str], products: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    def predict_proba(
+        self, queries: Sequence[str], products: Sequence[str], batch_size: int = 64
+    ) -> np.ndarray:
         """(n, K) grade probabilities (softmax of the logits)."""
         if len(queries) == 0:
             return np.zeros((0, self.num_labels), dtype=np.float32)

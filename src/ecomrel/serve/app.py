@@ -15,7 +15,6 @@ On shutdown uvicorn stops accepting connections and waits for in-flight requests
 then drains the batcher, so a request that was accepted is answered.
 """
 
-
 import secrets
 import statistics
 import time
@@ -39,7 +38,9 @@ from ecomrel.serve.settings import ServeSettings
 
 API_KEY_HEADER = "X-API-Key"
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
-_api_key_doc = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="Required when the server has a key.")
+_api_key_doc = APIKeyHeader(
+    name=API_KEY_HEADER, auto_error=False, description="Required when the server has a key."
+)
 
 
 # --- metrics -----------------------------------------------------------------------------------------
@@ -55,17 +56,24 @@ class Metrics:
         r = self.registry
         self.requests = Counter("ecomrel_requests", "HTTP requests", ["endpoint", "status"], registry=r)
         self.latency = Histogram(
-            "ecomrel_request_seconds", "Request latency", ["endpoint"], registry=r,
+            "ecomrel_request_seconds",
+            "Request latency",
+            ["endpoint"],
+            registry=r,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.inflight = Gauge("ecomrel_inflight_requests", "Requests being handled", registry=r)
         self.pairs = Counter("ecomrel_pairs_scored", "Pairs scored by the model", registry=r)
         self.batch_pairs = Histogram(
-            "ecomrel_batch_pairs", "Pairs per model call (micro-batch size)", registry=r,
+            "ecomrel_batch_pairs",
+            "Pairs per model call (micro-batch size)",
+            registry=r,
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
         )
         self.batch_seconds = Histogram(
-            "ecomrel_batch_seconds", "Model call latency", registry=r,
+            "ecomrel_batch_seconds",
+            "Model call latency",
+            registry=r,
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
         self.queue = Gauge("ecomrel_queue_pairs", "Pairs waiting for the model", registry=r)
@@ -123,15 +131,23 @@ def create_app(settings: ServeSettings | None = None, backend: Backend | None = 
     async def lifespan(app: FastAPI):
         be = state["backend"]
         if be is None:
-            be = load_backend(settings.backend, settings.model, threads=settings.threads,
-                              llm_batch_size=settings.llm_batch_size)
+            be = load_backend(
+                settings.backend,
+                settings.model,
+                threads=settings.threads,
+                llm_batch_size=settings.llm_batch_size,
+                adapter=settings.adapter,
+            )
             state["backend"] = be
         model_dir = getattr(be, "model_dir", None) or settings.model
         state["tiering"] = Tiering.for_model(model_dir)
         be.predict_proba(["warm up"], [{"title": "warm up"}])  # first call allocates; keep it off the clock
         batcher = MicroBatcher(
-            be.predict_proba, max_batch=settings.max_batch, max_wait_ms=settings.max_wait_ms,
-            max_queue_pairs=settings.max_queue_pairs, on_batch=metrics.on_batch,
+            be.predict_proba,
+            max_batch=settings.max_batch,
+            max_wait_ms=settings.max_wait_ms,
+            max_queue_pairs=settings.max_queue_pairs,
+            on_batch=metrics.on_batch,
         )
         await batcher.start()
         state["batcher"] = batcher
@@ -163,7 +179,8 @@ def create_app(settings: ServeSettings | None = None, backend: Backend | None = 
             if not secrets.compare_digest(given.encode(), api_key.encode()):
                 metrics.requests.labels(endpoint="unauthorized", status="401").inc()
                 return JSONResponse(
-                    {"detail": f"missing or invalid API key (header {API_KEY_HEADER})"}, status_code=401,
+                    {"detail": f"missing or invalid API key (header {API_KEY_HEADER})"},
+                    status_code=401,
                     headers={"WWW-Authenticate": "ApiKey"},
                 )
         t0 = time.perf_counter()
@@ -212,7 +229,10 @@ def create_app(settings: ServeSettings | None = None, backend: Backend | None = 
     RankRequest = schemas.RankRequest
 
     @app.post(
-        "/v1/relevance", response_model=RelevanceResponse, responses=responses, tags=["relevance"],
+        "/v1/relevance",
+        response_model=RelevanceResponse,
+        responses=responses,
+        tags=["relevance"],
         dependencies=[Security(_api_key_doc)],
     )
     async def relevance(req: RelevanceRequest) -> dict[str, Any]:  # type: ignore[valid-type]
@@ -227,7 +247,10 @@ def create_app(settings: ServeSettings | None = None, backend: Backend | None = 
         return {"backend": be.name, "results": rows}
 
     @app.post(
-        "/v1/rank", response_model=RankResponse, responses=responses, tags=["relevance"],
+        "/v1/rank",
+        response_model=RankResponse,
+        responses=responses,
+        tags=["relevance"],
         dependencies=[Security(_api_key_doc)],
     )
     async def rank(req: RankRequest) -> dict[str, Any]:  # type: ignore[valid-type]
@@ -257,7 +280,10 @@ def create_app(settings: ServeSettings | None = None, backend: Backend | None = 
         return JSONResponse({"status": "not ready", "detail": "starting or shutting down"}, status_code=503)
 
     @app.get(
-        "/metrics", response_class=PlainTextResponse, tags=["ops"], dependencies=[Security(_api_key_doc)],
+        "/metrics",
+        response_class=PlainTextResponse,
+        tags=["ops"],
+        dependencies=[Security(_api_key_doc)],
         responses={401: {"model": ErrorOut}},
     )
     async def metrics_endpoint() -> Response:
@@ -276,8 +302,12 @@ def run_server(settings: ServeSettings) -> None:
 
     app = create_app(settings)
     uvicorn.run(
-        app, host=settings.host, port=settings.port, timeout_graceful_shutdown=int(settings.graceful_timeout_s),
-        log_level="info", access_log=False,
+        app,
+        host=settings.host,
+        port=settings.port,
+        timeout_graceful_shutdown=int(settings.graceful_timeout_s),
+        log_level="info",
+        access_log=False,
     )
 
 
@@ -299,10 +329,14 @@ def _demo_candidates(n: int) -> tuple[str, list[dict[str, Any]]]:
 
 
 def serve_check(
-    model_dir: str | Path, backend: str = "onnx-int8", n_candidates: int = 50, repeats: int = 5,
-    query: str | None = None, candidates: list[dict[str, Any]] | None = None,
+    model_dir: str | Path,
+    backend: str = "onnx-int8",
+    n_candidates: int = 50,
+    repeats: int = 5,
+    query: str | None = None,
+    candidates: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Start the app in-process (TestClient), post /v1/rank ``repeats`` times; status, timing and top result."""
+    """Start the app in-process (TestClient), post /v1/rank ``repeats`` times; status, timing, top result."""
     from fastapi.testclient import TestClient
 
     if candidates is None:

@@ -111,7 +111,9 @@ class OnnxBackend(Backend):
         return self.student.predict_proba(list(queries), texts, batch_size=self.batch_size)
 
 
-@register("onnx-int8", ["onnxruntime", "tokenizers"], "exported student, int8 dynamic quantization (ONNX Runtime)")
+@register(
+    "onnx-int8", ["onnxruntime", "tokenizers"], "exported student, int8 dynamic quantization (ONNX Runtime)"
+)
 def _onnx_int8(model: str | Path, threads: int = 1, **kw: Any) -> Backend:
     return OnnxBackend(model, "int8", threads=threads, **kw)
 
@@ -157,7 +159,11 @@ class LLMBackend(Backend):
     """The judge itself, label-first: one prefill per pair, grade-token probabilities renormalised."""
 
     def __init__(
-        self, model: str | Path, threads: int = 1, llm_batch_size: int = 8, adapter: str | Path | None = None,
+        self,
+        model: str | Path,
+        threads: int = 1,
+        llm_batch_size: int = 8,
+        adapter: str | Path | None = None,
         **_: Any,
     ):
         from ecomrel.llm import scorer
@@ -241,8 +247,10 @@ class Tiering:
     @classmethod
     def _from_plain_json(cls, path: Path) -> Tiering:  # pragma: no cover - cumpt ships with ecomrel
         data = json.loads(path.read_text())
-        tiers = [(t["name"], int(t["min_grade"]), float(data["thresholds"].get(t["name"], 0.0)))
-                 for t in data["tiers"]]
+        tiers = [
+            (t["name"], int(t["min_grade"]), float(data["thresholds"].get(t["name"], 0.0)))
+            for t in data["tiers"]
+        ]
 
         def assign(probs: np.ndarray) -> list[str]:
             cum = np.flip(np.cumsum(np.flip(probs, 1), 1), 1)

@@ -85,7 +85,9 @@ class MicroBatcher:
         if not self._accepting or self._queue is None:
             raise NotAccepting("the service is shutting down")
         if self._pending_pairs + len(queries) > self.max_queue_pairs:
-            raise QueueFull(f"{self._pending_pairs} pairs already waiting (max_queue_pairs={self.max_queue_pairs})")
+            raise QueueFull(
+                f"{self._pending_pairs} pairs already waiting (max_queue_pairs={self.max_queue_pairs})"
+            )
         job = _Job(list(queries), list(products), asyncio.get_running_loop().create_future())
         self._pending_pairs += job.size
         await self._queue.put(job)
@@ -122,8 +124,10 @@ class MicroBatcher:
             while n < self.max_batch:
                 timeout = deadline - loop.time()
                 try:
-                    nxt = self._queue.get_nowait() if timeout <= 0 else await asyncio.wait_for(
-                        self._queue.get(), timeout
+                    nxt = (
+                        self._queue.get_nowait()
+                        if timeout <= 0
+                        else await asyncio.wait_for(self._queue.get(), timeout)
                     )
                 except (TimeoutError, asyncio.QueueEmpty):
                     break

@@ -25,12 +25,6 @@ def _utf8(value: str | None) -> str | None:
     return value
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
 class GradeOut(BaseModel):
     """One scored pair."""
 
@@ -84,9 +78,16 @@ class Schemas:
 def build_schemas(settings: ServeSettings) -> Schemas:
     """Request models carrying the limits of ``settings`` (max_length/min_length → 422 naming the field)."""
     Text = Annotated[str, Field(max_length=settings.max_text_chars), AfterValidator(_utf8)]
+    # "not blank" is a schema pattern (not a Python check) so that the OpenAPI schema states it
     Query = Annotated[
-        str, Field(min_length=1, max_length=settings.max_query_chars), AfterValidator(_utf8),
-        AfterValidator(_not_blank),
+        str,
+        Field(
+            min_length=1,
+            max_length=settings.max_query_chars,
+            pattern=r"\S",
+            description="The search query; must contain a non-space character.",
+        ),
+        AfterValidator(_utf8),
     ]
 
     class Product(BaseModel):
@@ -97,9 +98,13 @@ def build_schemas(settings: ServeSettings) -> Schemas:
         title: Annotated[Text, Field(min_length=1)]
         brand: Text | None = None
         category: Text | None = Field(None, description="Category path, e.g. 'Home > Kitchen > Drinkware'.")
-        attributes: Annotated[dict[Annotated[str, Field(max_length=256), AfterValidator(_utf8)], Text], Field(
-            max_length=settings.max_attributes
-        )] | None = None
+        attributes: (
+            Annotated[
+                dict[Annotated[str, Field(max_length=256), AfterValidator(_utf8)], Text],
+                Field(max_length=settings.max_attributes),
+            ]
+            | None
+        ) = None
         price: Annotated[float, Field(ge=0, le=1e9)] | None = None
         description: Text | None = None
 

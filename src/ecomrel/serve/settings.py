@@ -16,9 +16,12 @@ class ServeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: Path | None = Field(
-        None, description="Model folder: a distill output (model/ + onnx/), an ONNX export, or a torch student."
+        None,
+        description="Model folder: a distill output (model/ + onnx/), an ONNX export, or a torch student.",
     )
-    backend: str = Field("onnx-int8", description="onnx-int8 | onnx-fp32 | torch | llm (see available_backends()).")
+    backend: str = Field(
+        "onnx-int8", description="onnx-int8 | onnx-fp32 | torch | llm (see available_backends())."
+    )
     host: str = Field("127.0.0.1", description="Bind address.")
     port: int = Field(8000, ge=0, le=65535, description="Bind port (0: any free port).")
     api_key_env: str | None = Field(
@@ -31,10 +34,15 @@ class ServeSettings(BaseModel):
     max_text_chars: int = Field(4000, ge=1, description="Longest product text field, in characters.")
     max_attributes: int = Field(64, ge=0, description="Most attributes per product.")
     max_batch: int = Field(64, ge=1, description="Micro-batch: most pairs per model call.")
-    max_wait_ms: float = Field(5.0, ge=0, description="Micro-batch: longest wait for more requests to join a batch.")
+    max_wait_ms: float = Field(
+        5.0, ge=0, description="Micro-batch: longest wait for more requests to join a batch."
+    )
     max_queue_pairs: int = Field(20_000, ge=1, description="Pairs waiting beyond this are refused with 503.")
     graceful_timeout_s: float = Field(30.0, ge=0, description="Shutdown: time given to in-flight requests.")
     llm_batch_size: int = Field(8, ge=1, description="Batch size of the LLM scorer backend.")
+    adapter: Path | None = Field(
+        None, description="LoRA adapter folder for the llm backend (the trained judge)."
+    )
 
     def api_key(self) -> str | None:
         """The key from ``api_key_env``; a configured but empty/unset variable is an error, not 'open'."""

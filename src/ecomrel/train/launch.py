@@ -25,7 +25,7 @@ PACKAGED_CONFIGS = ("ddp", "deepspeed_zero2", "deepspeed_zero3", "fsdp", "cpu_si
 
 
 def packaged_config_path(name: str) -> Path:
-    res = resources.files("ecomrel.resources").joinpath("accelerate").joinpath(f"{name}.yaml")
+    res = resources.files("ecomrel") / "resources" / "accelerate" / f"{name}.yaml"
     return Path(str(res))
 
 

@@ -19,7 +19,9 @@ NO_GRADE = -1
 """Marker in the packed label for "no human grade"."""
 
 
-def pack_labels(probs: Sequence[Sequence[float]] | None, grades: Sequence[int | None], num_labels: int) -> list:
+def pack_labels(
+    probs: Sequence[Sequence[float]] | None, grades: Sequence[int | None], num_labels: int
+) -> list:
     """One label vector per pair: ``[p_0 .. p_{K-1}, human_grade]`` (floats).
 
     A missing teacher distribution is all zeros (its KL term is masked); a missing human grade
@@ -48,7 +50,9 @@ def soft_label_kl_terms(
     k = logits.shape[-1]
     labels = labels.to(logits.device, dtype=torch.float32)
     if labels.shape[-1] != k + 1:
-        raise ValueError(f"labels must have {k + 1} columns (p_0..p_{k - 1}, grade); got {tuple(labels.shape)}")
+        raise ValueError(
+            f"labels must have {k + 1} columns (p_0..p_{k - 1}, grade); got {tuple(labels.shape)}"
+        )
     target, grade = labels[:, :k], labels[:, k]
     target = torch.nan_to_num(target, nan=0.0).clamp_min(0.0)
     mass = target.sum(-1)
@@ -66,10 +70,7 @@ def soft_label_kl_terms(
         kl = F.kl_div(log_q, t, reduction="batchmean") * temperature**2
     else:
         kl = zero
-    if has_human.any():
-        ce = F.cross_entropy(logits[has_human].float(), grade[has_human].long())
-    else:
-        ce = zero
+    ce = F.cross_entropy(logits[has_human].float(), grade[has_human].long()) if has_human.any() else zero
     return kl, ce, has_teacher.sum(), has_human.sum()
 
 
@@ -97,11 +98,11 @@ class SoftLabelKLLoss(nn.Module):
                all-zero p means "no teacher", grade ``-1`` means "no human grade".
 
         Inputs:
-            +--------------------------+---------------------------------------+-------------------------------+
-            | Inputs                   | Labels                                | Number of Model Output Labels |
-            +==========================+=======================================+===============================+
-            | (query, product) pairs   | [p_0 .. p_{K-1}, human grade or -1]   | K                             |
-            +--------------------------+---------------------------------------+-------------------------------+
+            +------------------------+-------------------------------------+-------------------------------+
+            | Inputs                 | Labels                              | Number of Model Output Labels |
+            +========================+=====================================+===============================+
+            | (query, product) pairs | [p_0 .. p_{K-1}, human grade or -1] | K                             |
+            +------------------------+-------------------------------------+-------------------------------+
 
         Returns a dict ``{"kl": ..., "ce": ...}`` of already-weighted terms; the trainer sums them
         and logs each one.
@@ -132,20 +133,27 @@ class SoftLabelKLLoss(nn.Module):
         self.ce_weight = float(ce_weight)
         self.temperature = float(temperature)
         if getattr(model, "num_labels", 2) < 2:
-            raise ValueError(f"{type(self).__name__} needs a model with num_labels > 1, got {model.num_labels}")
+            raise ValueError(
+                f"{type(self).__name__} needs a model with num_labels > 1, got {model.num_labels}"
+            )
         if self.kl_weight < 0 or self.ce_weight < 0 or self.kl_weight + self.ce_weight == 0:
             raise ValueError("kl_weight and ce_weight must be >= 0 and not both 0")
         if self.temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
 
     def forward(
-        self, inputs: list[list[str]], labels: Tensor | list[Tensor], prompt: str | None = None,
+        self,
+        inputs: list[list[str]],
+        labels: Tensor | list[Tensor],
+        prompt: str | None = None,
         task: str | None = None,
     ) -> dict[str, Tensor]:
         from sentence_transformers.util import batch_to_device
 
         if len(inputs) != 2:
-            raise ValueError(f"{type(self).__name__} expects two text columns (query, product), got {len(inputs)}")
+            raise ValueError(
+                f"{type(self).__name__} expects two text columns (query, product), got {len(inputs)}"
+            )
         if isinstance(labels, list):  # the collator gives a list of per-row tensors for vector labels
             labels = torch.stack([torch.as_tensor(x) for x in labels])
         pairs = list(zip(inputs[0], inputs[1], strict=True))
@@ -164,4 +172,7 @@ class SoftLabelKLLoss(nn.Module):
 
     @property
     def citation(self) -> str:
-        return "@article{hinton2015distilling, title={Distilling the Knowledge in a Neural Network}, year={2015}}"
+        return (
+            "@article{hinton2015distilling, title={Distilling the Knowledge in a Neural Network}, "
+            "author={Hinton, Geoffrey and Vinyals, Oriol and Dean, Jeff}, year={2015}}"
+        )
