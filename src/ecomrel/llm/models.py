@@ -8,6 +8,9 @@ tokenizer, into ``$ECOMREL_CACHE/models/<name>`` (default ``~/.cache/ecomrel``).
 file written last records every file's size (and SHA-256); a cache whose marker is missing
 or whose files do not match it (a killed conversion, a truncated copy) is rebuilt.
 
+Where the package cannot be installed, ``ECOMREL_SMOLLM2_GGUF=/path/to/file.gguf`` names the GGUF
+to convert instead (:func:`gguf_override_env`); the cache folder and marker logic are the same.
+
 Nothing is ever downloaded unless the caller opts in (``allow_download=True`` or
 ``ECOMREL_ALLOW_DOWNLOAD=1``): hub ids are looked up in the local HF cache only.
 """
@@ -183,16 +186,30 @@ def convert_gguf(gguf_dir: Path, gguf_file: str, dest: Path) -> Path:
     return dest
 
 
+def gguf_override_env(name: str) -> str:
+    """Environment variable naming a GGUF file to use instead of the built-in package's (``smollm2`` →
+    ``ECOMREL_SMOLLM2_GGUF``): for machines where the PyPI package cannot be installed."""
+    return f"ECOMREL_{name.upper()}_GGUF"
+
+
 def builtin_path(name: str, rebuild: bool = False, verify: str = "size") -> Path:
     """The safetensors folder of a built-in model, converting its GGUF on first use."""
     spec = BUILTIN_MODELS[name]
-    try:
-        pkg = _package_dir(spec.package)
-    except FileNotFoundError as exc:
-        raise FileNotFoundError(f"built-in model {name!r} needs its package: {spec.pip}") from exc
-    source = pkg / spec.gguf_file
-    if not source.is_file():
-        raise FileNotFoundError(f"{source} is missing; reinstall with: {spec.pip}")
+    override = os.environ.get(gguf_override_env(name))
+    if override:
+        source = Path(override).expanduser()
+        if not source.is_file():
+            raise FileNotFoundError(f"{gguf_override_env(name)}={override}: no such GGUF file")
+        pkg, gguf_file = source.parent, source.name
+    else:
+        try:
+            pkg = _package_dir(spec.package)
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"built-in model {name!r} needs its package: {spec.pip}") from exc
+        gguf_file = spec.gguf_file
+        source = pkg / gguf_file
+        if not source.is_file():
+            raise FileNotFoundError(f"{source} is missing; reinstall with: {spec.pip}")
     dest = cache_dir() / "models" / spec.cache_name
     if not rebuild and cache_is_complete(dest, source, verify=verify):
         return dest
@@ -200,7 +217,7 @@ def builtin_path(name: str, rebuild: bool = False, verify: str = "size") -> Path
     with open(dest.parent / f".{spec.cache_name}.lock", "w") as lock:
         _lock(lock)  # several workers on one machine (Ray actors) convert once, not concurrently
         if rebuild or not cache_is_complete(dest, source, verify=verify):
-            convert_gguf(pkg, spec.gguf_file, dest)
+            convert_gguf(pkg, gguf_file, dest)
     return dest
 
 
