@@ -23,8 +23,12 @@ def test_config_defaults_and_overrides(tmp_path):
 
 @pytest.mark.parametrize(
     "text, needle",
-    [("out: [1, 2\n", "invalid YAML"), ("- a\n", "top level"), ("stagez: [x]\n", "stagez"),
-     ("data: {sample: {noise: 3}}\n", "data.sample.noise")],
+    [
+        ("out: [1, 2\n", "invalid YAML"),
+        ("- a\n", "top level"),
+        ("stagez: [x]\n", "stagez"),
+        ("data: {sample: {noise: 3}}\n", "data.sample.noise"),
+    ],
 )
 def test_config_errors_name_file_and_field(tmp_path, text, needle):
     path = tmp_path / "bad.yaml"

@@ -36,7 +36,8 @@ class SampleOptions(BaseModel):
 class DataOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     source: Literal["sample", "esci", "wands", "homedepot", "csv", "folder"] = Field(
-        "sample", description="Where the data comes from: the built-in sample, a real source, or a data folder."
+        "sample",
+        description="Where the data comes from: the built-in sample, a real source, or a data folder.",
     )
     path: Path | None = Field(None, description="Input file/folder for real sources and 'folder'.")
     mapping: Path | None = Field(None, description="Column/label mapping YAML for the generic csv source.")

@@ -16,7 +16,6 @@ from pathlib import Path
 from ecomrel.pipeline import DISPLAY_METRICS
 
 
-
 def _metric_bars(metrics: dict[str, dict[str, float]]) -> list[tuple[str, bytes]]:
     import matplotlib
 
@@ -25,7 +24,9 @@ def _metric_bars(metrics: dict[str, dict[str, float]]) -> list[tuple[str, bytes]
 
     plots = []
     for metric in DISPLAY_METRICS:
-        rows = [(stage, row[metric]) for stage, row in metrics.items() if isinstance(row.get(metric), int | float)]
+        rows = [
+            (stage, row[metric]) for stage, row in metrics.items() if isinstance(row.get(metric), int | float)
+        ]
         if len(rows) < 1:
             continue
         fig, ax = plt.subplots(figsize=(6, 0.45 * len(rows) + 1.2))
@@ -58,27 +59,29 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         "<tr><th>{}</th>{}</tr>".format(
             html.escape(stage),
             "".join(
-                f"<td>{row[c]:.4f}</td>" if isinstance(row.get(c), int | float) else "<td>–</td>" for c in columns
+                f"<td>{row[c]:.4f}</td>" if isinstance(row.get(c), int | float) else "<td>–</td>"
+                for c in columns
             ),
         )
         for stage, row in metrics.items()
     )
     figures = [_img(png, name) for name, png in _metric_bars(metrics)]
-    figures += [
-        f"<figure>{_img(p.read_bytes(), p.stem)}<figcaption>{html.escape(str(p.relative_to(run_dir)))}</figcaption>"
-        "</figure>"
-        for p in sorted(run_dir.rglob("*.png"))
-    ]
+    for png in sorted(run_dir.rglob("*.png")):
+        caption = html.escape(str(png.relative_to(run_dir)))
+        image = _img(png.read_bytes(), png.stem)
+        figures.append(f"<figure>{image}<figcaption>{caption}</figcaption></figure>")
     config = run_dir / "config.yaml"
     config_text = html.escape(config.read_text()) if config.exists() else ""
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>ecomrel report: {html.escape(run_dir.name)}</title>
+    title = html.escape(run_dir.name)
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>ecomrel report: {title}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}}
-table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}
+table{{border-collapse:collapse;font-size:13px}}
+td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}
 th:first-child{{text-align:left}}img{{max-width:100%;margin:0.5em 0}}figure{{margin:1em 0}}
 pre{{background:#f6f6f6;padding:1em;overflow:auto}}</style></head><body>
 <h1>ecomrel report</h1><p>Run folder: <code>{html.escape(str(run_dir))}</code></p>
 <h2>Metrics</h2><div style="overflow:auto"><table><tr><th>stage</th>{head}</tr>{body}</table></div>
-<h2>Plots</h2>{''.join(figures)}
+<h2>Plots</h2>{"".join(figures)}
 <h2>Config</h2><pre>{config_text}</pre></body></html>"""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page)

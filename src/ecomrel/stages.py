@@ -23,7 +23,10 @@ def data_stage(ctx: RunContext) -> dict[str, dict[str, float]]:
         from ecomrel.data.sample import generate_sample
 
         ds = generate_sample(
-            n_products=opts.sample.products, n_queries=opts.sample.queries, seed=ctx.config.seed, noise=opts.sample.noise
+            n_products=opts.sample.products,
+            n_queries=opts.sample.queries,
+            seed=ctx.config.seed,
+            noise=opts.sample.noise,
         )
     elif opts.source == "folder":
         if opts.path is None:
@@ -63,3 +66,46 @@ def baselines_stage(ctx: RunContext) -> dict[str, dict[str, float]]:
         rows[method] = result["metrics"]
     return rows
 
+
+def _judge(ctx: RunContext, out: Path, split: str, limit: int, adapter: str | None = None) -> dict:
+    """Score ``limit`` pairs (whole queries) of one split with the LLM judge; resumable."""
+    from ecomrel.llm.judge import run_judge
+    from ecomrel.llm.judge_config import JudgeConfig
+
+    opts = {"model": "smollm2", "threads": 1, **ctx.options.get("judge", {})}
+    config = JudgeConfig(data=ctx.data_dir, out=out, split=split, limit=limit, adapter=adapter, **opts)
+    return run_judge(config)
+
+
+def _evaluate(ctx: RunContext, predictions: str | Path, split: str = "test") -> dict[str, float]:
+    """Metrics of a prediction file against the run's judgments (only the pairs it scored)."""
+    from ecomrel.eval import evaluate
+
+    return evaluate(ctx.data_dir, predictions, split=split).flat()
+
+
+@stage("judge")
+def judge_stage(ctx: RunContext) -> dict[str, dict[str, float]]:
+    """Zero-shot LLM judge: label-first grade probabilities on test pairs (and train pairs to distil)."""
+    limit = int(ctx.options.get("limit", 150))
+    test = _judge(ctx, ctx.stage_dir / "test", "test", limit)
+    train_limit = int(ctx.options.get("train_limit", 0))
+    if train_limit:
+        _judge(ctx, ctx.stage_dir / "train", "train", train_limit)
+    return {"judge_zero_shot": _evaluate(ctx, test["scores"])}
+
+
+@stage("sft")
+def sft_stage(ctx: RunContext) -> dict[str, dict[str, float]]:
+    """LREF Multi-CoT SFT (EE → RA → DR, LoRA), then the tuned judge on the same test pairs."""
+    from ecomrel.train.sft_config import demo_config
+    from ecomrel.train.sft_trainer import run_sft
+
+    opts = ctx.options
+    config = demo_config(ctx.data_dir, ctx.stage_dir / "model", **opts.get("train", {}))
+    result = run_sft(config)
+    limit = int(opts.get("limit", ctx.config.options.get("judge", {}).get("limit", 150)))
+    scored = _judge(ctx, ctx.stage_dir / "judge_test", "test", limit, adapter=result["adapter"])
+    row = _evaluate(ctx, scored["scores"])
+    row.update(train_seconds=float(result["train_seconds"]), peak_rss_mb=float(result["peak_rss_mb"]))
+    return {"judge_sft_multicot": row}

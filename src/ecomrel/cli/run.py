@@ -17,7 +17,9 @@ DEMO_STAGES = ["data", "baselines"]
 def run_command(
     config: Path = typer.Argument(..., exists=True, dir_okay=False, help="Pipeline YAML."),
     set_: list[str] = typer.Option([], "--set", help="Override a config value: key.path=value (YAML value)."),
-    force: list[str] = typer.Option([], "--force", help="Re-run this stage even if complete ('all' for every stage)."),
+    force: list[str] = typer.Option(
+        [], "--force", help="Re-run this stage even if complete ('all' for every stage)."
+    ),
 ) -> None:
     """Run the stages a config names, in order, skipping those already complete."""
     cfg = load_config(config, set_)
