@@ -122,16 +122,22 @@ def run_pipeline(config: PipelineConfig, force: list[str] | None = None) -> dict
 
 
 DISPLAY_METRICS = ("f1_macro", "f1_weighted", "rmse", "ndcg@10", "ece", "optimistic_rate", "engagement@10")
+SHORT_NAMES = {
+    "f1_macro": "macro-F1",
+    "f1_weighted": "wF1",
+    "optimistic_rate": "optimistic",
+    "engagement@10": "ATC@10",
+}
 
 
 def metrics_table(metrics: dict[str, dict[str, float]], columns: tuple[str, ...] = DISPLAY_METRICS) -> Table:
     """The demo's summary: one row per stage, the headline metrics as columns."""
     present = [c for c in columns if any(c in row for row in metrics.values())]
     table = Table(title="ecomrel results", show_lines=False)
-    table.add_column("stage", style="bold")
+    table.add_column("stage", style="bold", no_wrap=True)
     for c in present:
-        table.add_column(c, justify="right")
+        table.add_column(SHORT_NAMES.get(c, c), justify="right")
     for name, row in metrics.items():
-        cells = [f"{row[c]:.4f}" if isinstance(row.get(c), int | float) else "–" for c in present]
+        cells = [f"{row[c]:.3f}" if isinstance(row.get(c), int | float) else "–" for c in present]
         table.add_row(name, *cells)
     return table

@@ -63,7 +63,7 @@ def baselines_stage(ctx: RunContext) -> dict[str, dict[str, float]]:
     rows = {}
     for method in ctx.options.get("methods", ["bm25", "tfidf"]):
         result = run_baseline(method, ctx.data_dir, ctx.stage_dir, tune_split="dev", eval_split="test")
-        rows[method] = result["metrics"]
+        rows[method] = _evaluate(ctx, result["predictions"])
     return rows
 
 
@@ -77,11 +77,17 @@ def _judge(ctx: RunContext, out: Path, split: str, limit: int, adapter: str | No
     return run_judge(config)
 
 
-def _evaluate(ctx: RunContext, predictions: str | Path, split: str = "test") -> dict[str, float]:
-    """Metrics of a prediction file against the run's judgments (only the pairs it scored)."""
+def _evaluate(ctx: RunContext, predictions: str | Path, queries: set[str] | None = None) -> dict[str, float]:
+    """Test-split metrics of a prediction file, optionally on a subset of whole queries."""
     from ecomrel.eval import evaluate
 
-    return evaluate(ctx.data_dir, predictions, split=split).flat()
+    return evaluate(ctx.data_dir, predictions, split="test", queries=queries).flat()
+
+
+def _scored_queries(scores: str | Path) -> set[str]:
+    import pandas as pd
+
+    return set(pd.read_parquet(scores, columns=["query_id"])["query_id"])
 
 
 @stage("judge")
@@ -92,7 +98,14 @@ def judge_stage(ctx: RunContext) -> dict[str, dict[str, float]]:
     train_limit = int(ctx.options.get("train_limit", 0))
     if train_limit:
         _judge(ctx, ctx.stage_dir / "train", "train", train_limit)
-    return {"judge_zero_shot": _evaluate(ctx, test["scores"])}
+    # The judge scores a subset of test queries on CPU: baselines are re-scored on that subset.
+    subset = _scored_queries(test["scores"])
+    rows = {"judge_zero_shot": _evaluate(ctx, test["scores"], subset)}
+    for method in ("bm25", "tfidf"):
+        baseline = ctx.out / "baselines" / f"{method}_predictions.parquet"
+        if baseline.exists():
+            rows[f"{method}@judge_subset"] = _evaluate(ctx, baseline, subset)
+    return rows
 
 
 @stage("sft")
@@ -106,6 +119,6 @@ def sft_stage(ctx: RunContext) -> dict[str, dict[str, float]]:
     result = run_sft(config)
     limit = int(opts.get("limit", ctx.config.options.get("judge", {}).get("limit", 150)))
     scored = _judge(ctx, ctx.stage_dir / "judge_test", "test", limit, adapter=result["adapter"])
-    row = _evaluate(ctx, scored["scores"])
+    row = _evaluate(ctx, scored["scores"], _scored_queries(scored["scores"]))
     row.update(train_seconds=float(result["train_seconds"]), peak_rss_mb=float(result["peak_rss_mb"]))
     return {"judge_sft_multicot": row}

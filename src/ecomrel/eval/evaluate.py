@@ -131,6 +131,7 @@ def evaluate(
     raw_range: tuple[float, float] = HOMEDEPOT_RAW_RANGE,
     scale: GradeScale = DEFAULT_SCALE,
     name: str = "eval",
+    queries: Sequence[str] | set[str] | None = None,
 ) -> Report:
     """Every requested metric of ``predictions`` against the judged pairs of ``split``.
 
@@ -139,8 +140,14 @@ def evaluate(
     ``raw_score``; ``ece`` needs p_0..p_K; ``engagement@10`` needs an engagement table).
     ``gains``: ``"grade"``, ``"esci"``, ``"raw-1"`` or a grade → gain map (see ``ranking``).
     ``raw_range`` maps the expected grade to the raw scale linearly (Home Depot: 1 + 2·s/3).
+    ``queries`` restricts the evaluation to those query ids, so that a model that scored a
+    subset of whole queries (the LLM judge on CPU) is compared with others on the same subset.
     """
     judged, eng = _resolve(data, split)
+    if queries is not None:
+        judged = judged[judged["query_id"].isin(set(queries))].reset_index(drop=True)
+        if judged.empty:
+            raise DataError("none of the given queries has judged pairs")
     engagement = engagement if engagement is not None else eng
     if isinstance(predictions, str | Path):
         source = str(predictions)
