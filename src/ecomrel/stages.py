@@ -72,7 +72,9 @@ def _judge(ctx: RunContext, out: Path, split: str, limit: int, adapter: str | No
     from ecomrel.llm.judge import run_judge
     from ecomrel.llm.judge_config import JudgeConfig
 
-    opts = {"model": "smollm2", "threads": 1, **ctx.options.get("judge", {})}
+    stage_only = ("limit", "train_limit")
+    opts = {k: v for k, v in ctx.config.options.get("judge", {}).items() if k not in stage_only}
+    opts = {"model": "smollm2", "threads": 1, **opts}
     config = JudgeConfig(data=ctx.data_dir, out=out, split=split, limit=limit, adapter=adapter, **opts)
     return run_judge(config)
 
@@ -81,7 +83,8 @@ def _evaluate(ctx: RunContext, predictions: str | Path, queries: set[str] | None
     """Test-split metrics of a prediction file, optionally on a subset of whole queries."""
     from ecomrel.eval import evaluate
 
-    return evaluate(ctx.data_dir, predictions, split="test", queries=queries).flat()
+    gains = ctx.config.options.get("eval", {}).get("gains", "grade")
+    return evaluate(ctx.data_dir, predictions, split="test", queries=queries, gains=gains).flat()
 
 
 def _scored_queries(scores: str | Path) -> set[str]:
@@ -122,3 +125,49 @@ def sft_stage(ctx: RunContext) -> dict[str, dict[str, float]]:
     row = _evaluate(ctx, scored["scores"], _scored_queries(scored["scores"]))
     row.update(train_seconds=float(result["train_seconds"]), peak_rss_mb=float(result["peak_rss_mb"]))
     return {"judge_sft_multicot": row}
+
+
+@stage("rank")
+def rank_stage(ctx: RunContext) -> dict[str, dict[str, float]]:
+    """Walmart: LLM content labels (sigmoid-polarized) blended with engagement → LambdaMART.
+
+    The content label needs a grade distribution for every pair. On CPU the LLM judge scores
+    only a subset, so the demo labels with the judge's distilled student (LREF's way to label at
+    scale) when the distill stage ran; ``options.rank.labels_from`` can point at any prediction file.
+    """
+    from ecomrel.rank.rank_config import RankConfig
+    from ecomrel.rank.tradeoff import run_tradeoff
+
+    opts = ctx.options
+    student = ctx.out / "distill" / "student_scores.parquet"
+    labels_from = opts.get("labels_from") or (
+        student if student.exists() else ctx.out / "judge" / "all" / "scores.parquet"
+    )
+    if not Path(labels_from).exists():
+        raise DataError(
+            f"rank: no grade distributions at {labels_from}; "
+            "run the distill stage or set options.rank.labels_from"
+        )
+    config = RankConfig.model_validate(opts.get("config", {}))
+    result = run_tradeoff(
+        ctx.data_dir,
+        labels_from,
+        ctx.stage_dir,
+        config=config,
+        student_scores=student if student.exists() else None,
+    )
+    k = config.tradeoff.k
+    rows = {}
+    picks = {"engagement_only": result["engagement_only"], "best_blend": result["best_blend"]}
+    picks.update({r["name"]: r for r in result["table"] if r["name"].startswith("content_only")})
+    for label, row in picks.items():
+        if row:
+            rows[f"rank[{label}]"] = {
+                f"ndcg@{k}": row[f"ndcg@{k}"],
+                f"engagement@{k}": row[f"engagement@{k}"],
+            }
+    console.print(
+        f"rank: best blend {result['best_blend']['name'] if result['best_blend'] else None}; "
+        f"criterion met: {result['criterion'].get('met')}"
+    )
+    return rows
