@@ -82,3 +82,36 @@ def test_report_embeds_metrics_and_plots(tmp_path):
     out = write_report(run)
     page = out.read_text()
     assert "bm25" in page and "0.6100" in page and page.count("data:image/png;base64") >= 2
+
+
+def test_demo_command_writes_metrics_table_and_report(tmp_path):
+    """`ecomrel demo` end to end on a small sample with the fast stages (the LLM stages have their own tests)."""
+    from typer.testing import CliRunner
+
+    from ecomrel.cli import app
+
+    out = tmp_path / "demo"
+    args = ["demo", "--out", str(out), "--set", "stages=[data,baselines]"]
+    args += ["--set", "data.sample.products=400", "--set", "data.sample.queries=80"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(metrics_path(out).read_text())
+    assert set(metrics) == {"bm25", "tfidf"}
+    assert 0.0 < metrics["bm25"]["ndcg@10"] <= 1.0 and 0.0 <= metrics["tfidf"]["f1_macro"] <= 1.0
+    assert "ecomrel results" in result.output and "bm25" in result.output
+    assert (out / "eval" / "report.html").exists() and (out / "data" / "splits.parquet").exists()
+    # a second run resumes: nothing is recomputed, the same metrics come back
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0 and "complete, skipped" in again.output
+    assert json.loads(metrics_path(out).read_text()) == metrics
+
+
+def test_run_command_reports_bad_config_without_traceback(tmp_path):
+    from typer.testing import CliRunner
+
+    from ecomrel.cli import app
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stages: [nope]\n")
+    result = CliRunner().invoke(app, ["run", str(bad), "--set", f"out={tmp_path / 'r'}"])
+    assert result.exit_code == 2 and "unknown stage" in result.output
