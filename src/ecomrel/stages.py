@@ -171,3 +171,44 @@ def rank_stage(ctx: RunContext) -> dict[str, dict[str, float]]:
         f"criterion met: {result['criterion'].get('met')}"
     )
     return rows
+
+
+@stage("distill")
+def distill_stage(ctx: RunContext) -> dict[str, dict[str, float]]:
+    """LREF: distil the judge into a MiniLM cross-encoder; export ONNX int8; check the service.
+
+    Teacher distributions come from the judge stage's train pairs (``options.judge.train_limit``);
+    the student also learns the human grades, then scores every judged pair
+    (``student_scores.parquet``), which the rank stage uses as content labels at scale.
+    """
+    import pandas as pd
+
+    from ecomrel.export.onnx import export_onnx
+    from ecomrel.serve.app import serve_check
+    from ecomrel.train.distill_config import DistillConfig
+    from ecomrel.train.distill_trainer import make_student, predict_proba, prediction_frame, run_distill
+
+    teacher = ctx.out / "judge" / "train" / "scores.parquet"
+    train_opts = {"epochs": 1.0, "max_train_pairs": 2000, **ctx.options.get("train", {})}
+    config = DistillConfig(
+        data_dir=ctx.data_dir,
+        teacher=teacher if teacher.exists() else None,
+        out=ctx.stage_dir / "student",
+        **train_opts,
+    )
+    result = run_distill(config)
+    pairs = Dataset.load(ctx.data_dir).pairs()
+    student = make_student(result["model_dir"], config.recipe)
+    products = [config.recipe.product_text(r) for r in pairs.to_dict("records")]
+    probs = predict_proba(student, pairs["query"].fillna("").astype(str).tolist(), products)
+    frame = pd.DataFrame(
+        {"query_id": pairs["query_id"].astype(str), "product_id": pairs["product_id"].astype(str)}
+    )
+    prediction_frame(frame, probs).to_parquet(ctx.stage_dir / "student_scores.parquet", index=False)
+
+    exported = export_onnx(result["model_dir"], ctx.stage_dir / "onnx")
+    check = serve_check(ctx.stage_dir / "onnx")
+    console.print(f"distill: ONNX {exported.get('paths', exported)}; serve check {check}")
+    row = _evaluate(ctx, ctx.stage_dir / "student_scores.parquet")
+    row["train_seconds"] = float(result["seconds"])
+    return {"student_minilm": row}

@@ -21,11 +21,21 @@ def onnx_command(
     quantize: bool = typer.Option(
         True, "--int8/--no-int8", help="Also write the dynamically quantized int8 model."
     ),
-    per_channel: bool = typer.Option(False, "--per-channel", help="Per-channel int8 weight scales."),
+    plain: bool = typer.Option(
+        False,
+        "--plain",
+        help="Plain quantize_dynamic: per-tensor weights, no outlier split, int8 embeddings.",
+    ),
+    outlier_ratio: float = typer.Option(
+        3.0, "--outlier-ratio", help="Activation channels above ratio x median max go to an fp32 side path."
+    ),
 ) -> None:
     """Export a cross-encoder student to ONNX fp32 and dynamically quantized int8."""
     from ecomrel.export.onnx import export_onnx
 
-    typer.echo(
-        json.dumps(export_onnx(model, out, opset=opset, quantize=quantize, per_channel=per_channel), indent=2)
+    opts = (
+        {"per_channel": False, "outlier_ratio": None, "quantize_embeddings": True}
+        if plain
+        else {"per_channel": True, "outlier_ratio": outlier_ratio, "quantize_embeddings": False}
     )
+    typer.echo(json.dumps(export_onnx(model, out, opset=opset, quantize=quantize, **opts), indent=2))
