@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ecomrel.config import PipelineConfig, dump_config
@@ -68,10 +69,18 @@ def metrics_path(out: Path) -> Path:
     return Path(out) / "eval" / "metrics.json"
 
 
-def merge_metrics(out: Path, rows: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Merge ``{stage: {metric: value}}`` rows into the run's metrics.json (atomic write)."""
+def merge_metrics(
+    out: Path, rows: dict[str, dict[str, float]], replace: list[str] | None = None
+) -> dict[str, dict[str, float]]:
+    """Merge ``{stage: {metric: value}}`` rows into the run's metrics.json (atomic write).
+
+    ``replace`` names rows an earlier run of the same stage wrote; they are dropped first, so a
+    forced re-run leaves no stale rows behind.
+    """
     path = metrics_path(out)
     current = json.loads(path.read_text()) if path.exists() else {}
+    for name in replace or []:
+        current.pop(name, None)
     current.update(rows)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -109,9 +118,11 @@ def run_pipeline(config: PipelineConfig, force: list[str] | None = None) -> dict
             continue
         console.rule(f"[bold]{name}")
         start = time.perf_counter()
+        done = out / name / "_done.json"
+        previous = list(json.loads(done.read_text())["metrics"]) if done.exists() else []
         rows = STAGES[name](RunContext(config=config, stage=name)) or {}
         seconds = time.perf_counter() - start
-        merge_metrics(out, rows)
+        merge_metrics(out, rows, replace=previous)
         mark_done(out, name, rows, seconds)
         console.print(f"[green]✓ {name}[/] in {seconds:.1f}s")
     from ecomrel.report import write_report
@@ -123,10 +134,13 @@ def run_pipeline(config: PipelineConfig, force: list[str] | None = None) -> dict
 
 DISPLAY_METRICS = ("f1_macro", "f1_weighted", "rmse", "ndcg@10", "ece", "optimistic_rate", "engagement@10")
 SHORT_NAMES = {
-    "f1_macro": "macro-F1",
+    "f1_macro": "mF1",
     "f1_weighted": "wF1",
-    "optimistic_rate": "optimistic",
-    "engagement@10": "ATC@10",
+    "rmse": "RMSE",
+    "ndcg@10": "NDCG10",
+    "ece": "ECE",
+    "optimistic_rate": "optim",
+    "engagement@10": "ATC10",
 }
 
 
@@ -139,5 +153,5 @@ def metrics_table(metrics: dict[str, dict[str, float]], columns: tuple[str, ...]
         table.add_column(SHORT_NAMES.get(c, c), justify="right")
     for name, row in metrics.items():
         cells = [f"{row[c]:.3f}" if isinstance(row.get(c), int | float) else "–" for c in present]
-        table.add_row(name, *cells)
+        table.add_row(escape(name), *cells)
     return table

@@ -159,10 +159,12 @@ def rank_stage(ctx: RunContext) -> dict[str, dict[str, float]]:
     k = config.tradeoff.k
     rows = {}
     picks = {"engagement_only": result["engagement_only"], "best_blend": result["best_blend"]}
-    picks.update({r["name"]: r for r in result["table"] if r["name"].startswith("content_only")})
+    for r in result["table"]:
+        if r["rule"] == "content_only":
+            picks["content_only" if r["transform"] == "identity" else f"content_{r['transform']}"] = r
     for label, row in picks.items():
         if row:
-            rows[f"rank[{label}]"] = {
+            rows[f"rank:{label}"] = {
                 f"ndcg@{k}": row[f"ndcg@{k}"],
                 f"engagement@{k}": row[f"engagement@{k}"],
             }

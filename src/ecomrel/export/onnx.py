@@ -295,7 +295,8 @@ def split_outlier_channels(model, amax: dict[str, np.ndarray], ratio: float) -> 
     side, total = [], 0
     for t, users in consumers.items():
         a = amax[t]
-        out_ch = np.flatnonzero(a > ratio * max(float(np.median(a)), 1e-6))
+        med = max(float(np.median(a)), 1e-6)
+        out_ch = np.flatnonzero(a > ratio * med)
         if len(out_ch) == 0:
             continue
         total += len(out_ch)
