@@ -85,7 +85,7 @@ def test_report_embeds_metrics_and_plots(tmp_path):
 
 
 def test_demo_command_writes_metrics_table_and_report(tmp_path):
-    """`ecomrel demo` end to end on a small sample with the fast stages (the LLM stages have their own tests)."""
+    """`ecomrel demo` end to end on a small sample with the fast stages (LLM stages have their own tests)."""
     from typer.testing import CliRunner
 
     from ecomrel.cli import app

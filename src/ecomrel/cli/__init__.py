@@ -26,40 +26,29 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
 ) -> None:
     """ecomrel: curate data, teach and de-bias an LLM judge, distil it, rank with it, serve it."""
 
 
 def _register() -> None:
-    # Imported here so that `ecomrel --help` stays fast and each group owns its module.
-    from ecomrel.cli import data as data_cli
-    from ecomrel.cli import run as run_cli
-
-    app.add_typer(data_cli.app, name="data")
-    from ecomrel.cli import judge as judge_cli
-
-    app.command("judge")(judge_cli.judge_command)
-    from ecomrel.cli import rank as rank_cli
-
-    app.add_typer(rank_cli.app, name="rank")
-    app.command("run")(run_cli.run_command)
-    app.command("demo")(run_cli.demo_command)
-    from ecomrel.cli import baseline as baseline_cli
+    """Attach every command group, in the order a run uses them."""
+    from ecomrel.cli import baseline, data, export, judge, rank, reason, run, serve, train
     from ecomrel.cli import eval as eval_cli
 
+    app.command("demo")(run.demo_command)
+    app.command("run")(run.run_command)
+    app.add_typer(data.app, name="data")
+    app.command("baseline")(baseline.baseline_command)
     app.command("eval")(eval_cli.eval_command)
-    app.command("baseline")(baseline_cli.baseline_command)
-    from ecomrel.cli import export as export_cli
-    from ecomrel.cli import serve as serve_cli
-    from ecomrel.cli import train as train_cli
-
-    app.add_typer(train_cli.app, name="train")
-    app.add_typer(export_cli.app, name="export")
-    app.command("serve")(serve_cli.serve_command)
-    from ecomrel.cli import reason as reason_cli
-
-    app.add_typer(reason_cli.app, name="reason")
+    app.command("judge")(judge.judge_command)
+    app.add_typer(reason.app, name="reason")
+    app.add_typer(train.app, name="train")
+    app.add_typer(export.app, name="export")
+    app.command("serve")(serve.serve_command)
+    app.add_typer(rank.app, name="rank")
 
 
 _register()
