@@ -17,11 +17,13 @@ parsed as YAML, so ``--set options.judge.limit=100`` gives an int).
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ecomrel.data.schema import DataError
 
@@ -64,42 +66,60 @@ class PipelineConfig(BaseModel):
     )
 
 
-def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply ``a.b.c=value`` overrides (value parsed as YAML) to a nested dict."""
+def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """A copy of ``raw`` with ``a.b.c=value`` overrides applied (values parsed as YAML).
+
+    Every config that takes ``--set`` uses this one parser, so overrides behave the same in
+    ``ecomrel run``, ``ecomrel train sft`` and the rest.
+    """
+    out = copy.deepcopy(raw)
     for item in overrides:
-        if "=" not in item:
-            raise DataError(f"override {item!r}: expected key.path=value")
-        key, value = item.split("=", 1)
-        node = raw
-        parts = key.strip().split(".")
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise DataError(f"override {item!r}: expected key=value (dotted keys reach nested fields)")
+        try:
+            parsed = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError:
+            parsed = value  # not YAML: keep the text as given
+        node = out
+        parts = key.split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise DataError(f"override {item!r}: {part!r} is not a section")
-        node[parts[-1]] = yaml.safe_load(value)
+        node[parts[-1]] = parsed
+    return out
+
+
+def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
+    """The top-level mapping of a YAML config file; a ``DataError`` naming the file otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise DataError(f"{path}: invalid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise DataError(f"{path}: the top level must be a mapping")
     return raw
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """Pydantic errors as ``field.path: message; ...`` for one-line messages."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None) -> PipelineConfig:
     """Read a YAML run config (or defaults when ``path`` is None), apply overrides, validate."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise DataError(f"{path}: invalid YAML: {exc}") from None
-        if not isinstance(raw, dict):
-            raise DataError(f"{path}: the top level must be a mapping")
+    raw = read_yaml_mapping(path) if path is not None else {}
     raw = apply_overrides(raw, overrides or [])
-    from pydantic import ValidationError
-
     try:
         return PipelineConfig.model_validate(raw)
     except ValidationError as exc:
         where = f"{path}: " if path else ""
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise DataError(f"{where}invalid config: {problems}") from None
+        raise DataError(f"{where}invalid config: {validation_problems(exc)}") from None
 
 
 def dump_config(config: PipelineConfig, path: str | Path) -> Path:

@@ -16,9 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ecomrel.config import read_yaml_mapping, validation_problems
 from ecomrel.data.schema import DataError
 
 ContentKind = Literal["identity", "sigmoid", "sigmoid_rescaled", "step"]
@@ -201,16 +201,9 @@ class RankConfig(BaseModel):
         """Load and validate a YAML file; ``None`` gives the defaults. Errors name the file and field."""
         if path is None:
             return cls()
-        path = Path(path)
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise DataError(f"{path}: invalid YAML: {exc}") from None
-        if not isinstance(raw, dict):
-            raise DataError(f"{path}: the top level must be a mapping")
+        raw = read_yaml_mapping(path)
         raw = raw.get("rank", raw)  # accept a pipeline-style `rank:` section too
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise DataError(f"{path}: invalid rank config: {problems}") from None
+            raise DataError(f"{path}: invalid rank config: {validation_problems(exc)}") from None

@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ecomrel.config import read_yaml_mapping, validation_problems
 from ecomrel.data.schema import DataError
 from ecomrel.grades import DEFAULT_SCALE
 
@@ -171,17 +171,7 @@ class DistillConfig(BaseModel):
 
         Invalid input raises :class:`DataError` naming the file and the field.
         """
-        raw: dict[str, Any] = {}
-        if path is not None:
-            path = Path(path)
-            if not path.exists():
-                raise DataError(f"{path}: config file not found")
-            try:
-                raw = yaml.safe_load(path.read_text()) or {}
-            except yaml.YAMLError as exc:
-                raise DataError(f"{path}: invalid YAML: {exc}") from None
-            if not isinstance(raw, dict):
-                raise DataError(f"{path}: the top level must be a mapping")
+        raw = read_yaml_mapping(path) if path is not None else {}
         for key, value in (overrides or {}).items():
             node = raw
             parts = key.split(".")
@@ -192,10 +182,7 @@ class DistillConfig(BaseModel):
             return cls.model_validate(raw)
         except ValidationError as exc:
             where = f"{path}: " if path else ""
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors()
-            )
-            raise DataError(f"{where}invalid distill config: {problems}") from None
+            raise DataError(f"{where}invalid distill config: {validation_problems(exc)}") from None
 
 
 def default_student_base() -> str:

@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ecomrel.config import apply_overrides, read_yaml_mapping, validation_problems
+from ecomrel.data.schema import DataError
 
 PhaseName = Literal["ee", "ra", "dr"]
 """LREF's three chain kinds: expert explaining, rule adherence, decision reflection."""
@@ -160,56 +163,22 @@ class SFTRunConfig(BaseModel):
         """Load a YAML file (optional) and apply ``key=value`` overrides; errors name the file/key."""
         raw: dict[str, Any] = {}
         if path is not None:
-            path = Path(path)
-            if not path.exists():
+            if not Path(path).exists():
                 raise FileNotFoundError(f"SFT config not found: {path}")
-            try:
-                loaded = yaml.safe_load(path.read_text()) or {}
-            except yaml.YAMLError as exc:
-                raise ValueError(f"{path}: not valid YAML: {exc}") from None
-            if not isinstance(loaded, dict):
-                raise ValueError(f"{path}: top level must be a mapping of settings")
-            raw = loaded.get("sft", loaded) if isinstance(loaded.get("sft"), dict) else loaded
+            loaded = read_yaml_mapping(path)
+            raw = loaded["sft"] if isinstance(loaded.get("sft"), dict) else loaded
         raw = apply_overrides(raw, overrides)
         try:
             return cls.model_validate(raw)
-        except Exception as exc:  # pydantic.ValidationError: say which file
+        except ValidationError as exc:
             where = f"{path}: " if path is not None else ""
-            raise ValueError(f"{where}invalid SFT config: {exc}") from None
+            raise DataError(f"{where}invalid SFT config: {validation_problems(exc)}") from None
 
     def to_yaml(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False))
         return path
-
-
-def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """Return a copy of ``raw`` with ``a.b=value`` strings applied (values parsed as YAML)."""
-    out = _deep_copy(raw)
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ValueError(f"--set expects key=value, got {item!r}")
-        try:
-            parsed = yaml.safe_load(value) if value.strip() else None
-        except yaml.YAMLError:
-            parsed = value
-        node = out
-        parts = key.split(".")
-        for part in parts[:-1]:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                child = {}
-                node[part] = child
-            node = child
-        node[parts[-1]] = parsed
-    return out
-
-
-def _deep_copy(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: _deep_copy(v) if isinstance(v, dict) else v for k, v in d.items()}
 
 
 def demo_config(
