@@ -98,31 +98,21 @@ def _forward(
 ) -> torch.Tensor | None:
     """Run the model; return grade logits at ``last_idx`` (or None when only the cache is wanted)."""
     decoder, head = _decoder_and_head(model)
-    use_cache = past is not None
+    # With a separable head, run the decoder and project only the answer positions; otherwise
+    # take the full logits and pick the answer positions from them.
+    out = (decoder if decoder is not None else model)(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        position_ids=position_ids,
+        past_key_values=past,
+        use_cache=past is not None,
+    )
+    if last_idx is None:
+        return None
+    rows = torch.arange(input_ids.shape[0], device=input_ids.device)
     if decoder is not None:
-        out = decoder(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            position_ids=position_ids,
-            past_key_values=past,
-            use_cache=use_cache,
-        )
-        if last_idx is None:
-            return None
-        rows = torch.arange(input_ids.shape[0], device=input_ids.device)
-        hidden = out.last_hidden_state[rows, last_idx]
-        logits = head(hidden)
-    else:  # a model without a separable head: full logits, then pick the answer positions
-        out = model(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            position_ids=position_ids,
-            past_key_values=past,
-            use_cache=use_cache,
-        )
-        if last_idx is None:
-            return None
-        rows = torch.arange(input_ids.shape[0], device=input_ids.device)
+        logits = head(out.last_hidden_state[rows, last_idx])
+    else:
         logits = out.logits[rows, last_idx]
     return _softcap(model, logits.float())[:, grade_ids]
 
