@@ -1,9 +1,11 @@
-"""Shared, session-scoped fixtures: one small sample catalogue, real-data paths, quiet progress."""
+"""Shared, session-scoped fixtures: one small sample catalogue, real-data paths, quiet progress, and the
+builders of a tiny random Llama + tiny BPE tokenizer (ChatML template) used by the llm and train suites."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -36,3 +38,77 @@ def sample_dir(tmp_path_factory) -> Path:
     ds.splits = split_by_query(ds.queries, seed=0)
     ds.save(out)
     return out
+
+
+# --- tiny random Llama + tiny BPE tokenizer ------------------------------------------------------------
+# Tests import nothing from a conftest (``--import-mode=importlib``): sub-folder conftests reach these
+# builders through the ``tiny_llm_builders`` fixture and pass their own corpus and sizes.
+
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] "
+    "+ '<|im_end|>' + '\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def build_tiny_tokenizer(corpus: list[str], vocab_size: int):
+    """A byte-level BPE tokenizer trained in-process on ``corpus`` (×3), with ChatML specials/template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token=None))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=["<|pad|>", "<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(list(corpus) * 3, trainer=trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="<|pad|>", eos_token="<|im_end|>", bos_token="<|endoftext|>"
+    )
+    fast.chat_template = CHATML_TEMPLATE
+    return fast
+
+
+def build_tiny_llama(
+    tokenizer, *, seed: int = 0, weight_scale: float = 1.0, max_position_embeddings: int = 1024
+):
+    """Llama, hidden 32, 2 layers, tied embeddings, in eval mode: a forward+backward takes milliseconds.
+
+    ``weight_scale`` multiplies every matrix after the seeded random init (near-uniform outputs
+    otherwise); 1.0 leaves the init as it is.
+    """
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=max_position_embeddings,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        tie_word_embeddings=True,
+    )
+    model = LlamaForCausalLM(config)
+    if weight_scale != 1.0:
+        with torch.no_grad():
+            for p in model.parameters():
+                if p.dim() > 1:
+                    p.mul_(weight_scale)
+    return model.eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_llm_builders() -> SimpleNamespace:
+    """The builders: ``.tokenizer(corpus, vocab_size)`` and
+    ``.model(tokenizer, seed=, weight_scale=, max_position_embeddings=)``."""
+    return SimpleNamespace(tokenizer=build_tiny_tokenizer, model=build_tiny_llama)

@@ -1,4 +1,5 @@
-"""A tiny random Llama and a tiny BPE tokenizer with a ChatML template, built in-process once per session."""
+"""A tiny random Llama and a tiny BPE tokenizer with a ChatML template, built in-process once per session
+(by the shared builders of ``tests/conftest.py``), and hand-built pairs."""
 
 from __future__ import annotations
 
@@ -10,12 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-CHAT_TEMPLATE = (
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] "
-    "+ '<|im_end|>' + '\n' }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
-
+# what this suite's tiny model differs in: its corpus, a larger vocabulary, scaled-up weights
 _CORPUS = [
     "You are a search relevance judge for an online shop. Grade how well the product matches the query.",
     "Grades: 0 = irrelevant, 1 = complement, 2 = substitute, 3 = exact. Reply with the grade digit first.",
@@ -28,65 +24,29 @@ _CORPUS = [
     "red running shoes size 10 leather sofa grey outdoor lamp solar light kitchen faucet chrome",
     "reason: the brand and the product word match; the voltage differs; it is an accessory.",
 ]
-
-
-def build_tokenizer():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    specials = ["<|pad|>", "<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    tok = Tokenizer(models.BPE(unk_token=None))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=1200, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    tok.train_from_iterator(_CORPUS * 3, trainer=trainer)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        pad_token="<|pad|>",
-        eos_token="<|im_end|>",
-        bos_token="<|endoftext|>",
-    )
-    fast.chat_template = CHAT_TEMPLATE
-    return fast
-
-
-def _build_model(tokenizer, seed: int = 0):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        tie_word_embeddings=True,
-    )
-    model = LlamaForCausalLM(config)
-    # random init is near-uniform; larger weights give distinct, non-trivial grade distributions
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.dim() > 1:
-                p.mul_(8.0)
-    return model.eval()
+_VOCAB_SIZE = 1200
+_MAX_POSITIONS = 1024
+# random init is near-uniform; larger weights give distinct, non-trivial grade distributions
+_WEIGHT_SCALE = 8.0
 
 
 @pytest.fixture(scope="session")
-def tiny_tokenizer():
-    return build_tokenizer()
+def tiny_tokenizer(tiny_llm_builders):
+    return tiny_llm_builders.tokenizer(_CORPUS, _VOCAB_SIZE)
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tiny_tokenizer):
+def tiny_model_factory(tiny_llm_builders, tiny_tokenizer):
+    """Factory of fresh tiny models (for tests that wrap or change one)."""
+    return lambda seed=0: tiny_llm_builders.model(
+        tiny_tokenizer, seed=seed, weight_scale=_WEIGHT_SCALE, max_position_embeddings=_MAX_POSITIONS
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_factory):
     torch.set_num_threads(1)
-    return _build_model(tiny_tokenizer)
+    return tiny_model_factory()
 
 
 @pytest.fixture(scope="session")
@@ -135,9 +95,3 @@ def _make_pairs(n_queries: int = 4, per_query: int = 5) -> pd.DataFrame:
 def make_pairs():
     """Factory of hand-built pairs frames (tests import nothing from conftest: importlib mode)."""
     return _make_pairs
-
-
-@pytest.fixture(scope="session")
-def tiny_model_factory(tiny_tokenizer):
-    """Factory of fresh tiny models (for tests that wrap or change one)."""
-    return lambda seed=0: _build_model(tiny_tokenizer, seed)

@@ -191,6 +191,27 @@ def test_config_from_yaml(tmp_path, data_dir):
     assert judge_mod.SCORES_FILE == "scores.parquet"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("judge:\n  batch_size: zero\n", "batch_size"),  # a bad value: the field is named
+        ("judge:\n  batch_sise: 8\n", "batch_sise"),  # an unknown key: named too
+        ("judge: [1, 2\n", "invalid YAML"),
+        ("- a list\n", "must be a mapping"),
+    ],
+)
+def test_config_from_yaml_errors_name_file_and_field(tmp_path, data_dir, text, expected):
+    p = tmp_path / "bad_judge.yaml"
+    if text.startswith("judge:\n"):
+        text += f"  data: {data_dir}\n  out: {tmp_path}\n"
+    p.write_text(text)
+    with pytest.raises(DataError) as err:
+        JudgeConfig.from_yaml(p)
+    assert str(p) in str(err.value) and expected in str(err.value)
+    with pytest.raises(DataError, match="config file not found"):
+        JudgeConfig.from_yaml(tmp_path / "missing.yaml")
+
+
 def test_cli_config_yaml_not_overridden_by_defaults(tiny_model_dir, data_dir, tmp_path):
     from typer.testing import CliRunner
 

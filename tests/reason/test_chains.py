@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from ecomrel.data.schema import Dataset
+from ecomrel.data.schema import DataError, Dataset
 from ecomrel.reason.chains import CHAIN_COLUMNS, build_chains, run_chains
 from ecomrel.reason.chains_config import ChainConfig
 
@@ -101,6 +101,28 @@ def _folder(tmp_path, mini_pairs, mini_products):
         judgments=mini_pairs[["query_id", "product_id", "grade"]],
     )
     return ds.save(tmp_path / "data")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("on_conflict: keep\n", "on_conflict"),  # a bad value: the field is named
+        ("teacher:\n  timeout_s: -1\n", "teacher.timeout_s"),  # nested fields by their dotted path
+        ("kinds: [ee, xx]\n", "unknown chain kind"),
+        ("kinds: [ee\n", "invalid YAML"),
+        ("- ee\n", "must be a mapping"),
+    ],
+)
+def test_chain_config_yaml_errors_name_file_and_field(tmp_path, text, expected):
+    p = tmp_path / "bad_chains.yaml"
+    p.write_text(text)
+    with pytest.raises(DataError) as err:
+        ChainConfig.from_yaml(p)
+    assert str(p) in str(err.value) and expected in str(err.value)
+    ok = tmp_path / "chains.yaml"
+    ok.write_text("kinds: [ra]\nteacher: {timeout_s: 5}\n")
+    cfg = ChainConfig.from_yaml(ok)
+    assert cfg.kinds == ["ra"] and cfg.teacher.timeout_s == 5
 
 
 def test_run_chains_and_cli(tmp_path, mini_pairs, mini_products):

@@ -1,5 +1,6 @@
-"""SFT fixtures: a tiny random Llama + tiny BPE tokenizer (ChatML template) saved as a model folder,
-a hand-built data folder, and hand-built EE/RA chains. Built in-process; nothing is downloaded."""
+"""SFT fixtures: a tiny random Llama + tiny BPE tokenizer (ChatML template, the shared builders of
+``tests/conftest.py``) saved as a model folder, a hand-built data folder, and hand-built EE/RA chains.
+Built in-process; nothing is downloaded."""
 
 from __future__ import annotations
 
@@ -15,12 +16,6 @@ pytest.importorskip("peft")
 
 os.environ.setdefault("ECOMREL_THREADS", "1")
 
-SFT_CHAT_TEMPLATE = (
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] "
-    "+ '<|im_end|>' + '\n' }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
-
 _SFT_CORPUS = [
     "You are a search relevance judge for an online shop. Grade how well the product matches the query.",
     "Grades: 0 = irrelevant, 1 = complement, 2 = substitute, 3 = exact. Reply with the grade digit first.",
@@ -30,6 +25,10 @@ _SFT_CORPUS = [
     "Product word: drill matches. Brand: DEWALT matches. Rules fired: product word mismatch.",
     "A previous decision was 3 (exact); it overlooked the brand. The correct grade is",
 ]
+
+# what this suite's tiny model differs in: its corpus, a small vocabulary, long positions, plain init
+_SFT_VOCAB_SIZE = 360
+_SFT_MAX_POSITIONS = 4096
 
 _QUERIES = ["cordless drill 20v", "white paint gallon", "red running shoes", "outdoor solar lamp"]
 _TITLES = [
@@ -42,55 +41,13 @@ _TITLES = [
 ]
 
 
-def build_sft_tokenizer():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.BPE(unk_token=None))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=360,
-        special_tokens=["<|pad|>", "<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(_SFT_CORPUS * 3, trainer=trainer)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, pad_token="<|pad|>", eos_token="<|im_end|>", bos_token="<|endoftext|>"
-    )
-    fast.chat_template = SFT_CHAT_TEMPLATE
-    return fast
-
-
-def build_sft_model(tokenizer, seed: int = 0):
-    """Llama, hidden 32, 2 layers: a forward+backward at batch 4 × 200 tokens takes milliseconds."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=4096,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        tie_word_embeddings=True,
-    )
-    return LlamaForCausalLM(config)
-
-
 @pytest.fixture(scope="session")
-def tiny_llm_dir(tmp_path_factory) -> Path:
+def tiny_llm_dir(tmp_path_factory, tiny_llm_builders) -> Path:
     """A tiny random Llama + tokenizer saved as a local model folder (safetensors)."""
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("sft_tiny_llm")
-    tok = build_sft_tokenizer()
-    build_sft_model(tok).save_pretrained(out)
+    tok = tiny_llm_builders.tokenizer(_SFT_CORPUS, vocab_size=_SFT_VOCAB_SIZE)
+    tiny_llm_builders.model(tok, max_position_embeddings=_SFT_MAX_POSITIONS).save_pretrained(out)
     tok.save_pretrained(out)
     return out
 

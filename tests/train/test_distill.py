@@ -173,10 +173,14 @@ def test_config_validation_and_yaml_overrides(tmp_path, data):
     assert DistillConfig(data_dir=data[0]).human_only  # no teacher: the human-labels student
     y = tmp_path / "c.yaml"
     y.write_text(f"data_dir: {data[0]}\nteacher: {data[1]}\nepochs: 2\n")
-    cfg = DistillConfig.from_yaml(y, {"kl_weight": 0.3, "recipe.max_length": 32})
+    cfg = DistillConfig.from_yaml(y, ["kl_weight=0.3", "recipe.max_length=32"])
     assert cfg.kl_weight == 0.3 and cfg.recipe.max_length == 32 and cfg.epochs == 2
     with pytest.raises(DataError, match="batch_size"):
-        DistillConfig.from_yaml(y, {"batch_size": 0})
+        DistillConfig.from_yaml(y, fields={"batch_size": 0})
+    with pytest.raises(DataError, match="expected key=value"):
+        DistillConfig.from_yaml(y, ["batch_size"])
+    with pytest.raises(DataError, match="'epochs' is not a section"):
+        DistillConfig.from_yaml(y, ["epochs.x=1"])
 
 
 def test_run_distill_trains_checkpoints_resumes_and_evaluates(data, tiny_base, tmp_path):

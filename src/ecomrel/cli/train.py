@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import typer
-import yaml
 
 from ecomrel.cli.common import friendly_errors
 
 app = typer.Typer(
     help="Train models: the distilled cross-encoder student, the LLM judge.", no_args_is_help=True
 )
-
-
-def parse_sets(items: list[str] | None) -> dict[str, Any]:
-    """``key.sub=value`` strings (value parsed as YAML) → ``{"key.sub": value}``."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ValueError(f"--set {item!r}: expected key=value")
-        key, value = item.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value)
-    return out
 
 
 @app.command("distill")
@@ -48,14 +35,16 @@ def distill(
     from ecomrel.train.distill_config import DistillConfig
     from ecomrel.train.distill_trainer import run_distill
 
-    overrides = parse_sets(sets)
-    for key, value in (
-        ("data_dir", data), ("teacher", teacher), ("out", out), ("human_only", human_only),
-        ("epochs", epochs), ("max_steps", max_steps),
-    ):
-        if value is not None:
-            overrides[key] = str(value) if isinstance(value, Path) else value
-    result = run_distill(DistillConfig.from_yaml(config, overrides), force=force)
+    fields = {
+        "data_dir": data,
+        "teacher": teacher,
+        "out": out,
+        "human_only": human_only,
+        "epochs": epochs,
+        "max_steps": max_steps,
+    }
+    fields = {k: str(v) if isinstance(v, Path) else v for k, v in fields.items()}
+    result = run_distill(DistillConfig.from_yaml(config, sets or [], fields), force=force)
     keys = ("model_dir", "predictions", "counts", "metrics")
     typer.echo(json.dumps({k: result[k] for k in keys}, indent=2))
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ecomrel.config import read_yaml_mapping, validation_problems
+from ecomrel.data.schema import DataError
 
 
 class JudgeConfig(BaseModel):
@@ -59,8 +61,13 @@ class JudgeConfig(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: object) -> JudgeConfig:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        if "judge" in data and isinstance(data["judge"], dict):
-            data = data["judge"]
+        """Load a YAML file (a top-level ``judge:`` section or the fields themselves); keyword
+        overrides that are not None win over the file. Errors name the file and the field."""
+        data = read_yaml_mapping(path)
+        if isinstance(data.get("judge"), dict):
+            data = dict(data["judge"])
         data.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**data)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise DataError(f"{path}: invalid judge config: {validation_problems(exc)}") from None

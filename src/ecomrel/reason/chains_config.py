@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ecomrel.config import read_yaml_mapping, validation_problems
+from ecomrel.data.schema import DataError
 
 CHAIN_KINDS = ("ee", "ra", "dr")
 
@@ -88,7 +90,9 @@ class ChainConfig(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> ChainConfig:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: a chain config must be a mapping")
-        return cls.model_validate(data)
+        """Load and validate a YAML file; errors name the file and the field."""
+        data = read_yaml_mapping(path)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise DataError(f"{path}: invalid chain config: {validation_problems(exc)}") from None

@@ -19,13 +19,13 @@ Example YAML::
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ecomrel.config import read_yaml_mapping, validation_problems
+from ecomrel.config import apply_overrides, read_yaml_mapping, validation_problems
 from ecomrel.data.schema import DataError
 from ecomrel.grades import DEFAULT_SCALE
 
@@ -166,18 +166,19 @@ class DistillConfig(BaseModel):
         return self
 
     @classmethod
-    def from_yaml(cls, path: str | Path | None, overrides: Mapping[str, Any] | None = None) -> DistillConfig:
-        """Load a YAML file (or nothing), apply ``{"a.b": value}`` overrides, validate.
+    def from_yaml(
+        cls,
+        path: str | Path | None,
+        overrides: Iterable[str] = (),
+        fields: Mapping[str, Any] | None = None,
+    ) -> DistillConfig:
+        """Load a YAML file (or nothing), apply ``key=value`` overrides, then typed top-level ``fields``.
 
         Invalid input raises :class:`DataError` naming the file and the field.
         """
         raw = read_yaml_mapping(path) if path is not None else {}
-        for key, value in (overrides or {}).items():
-            node = raw
-            parts = key.split(".")
-            for part in parts[:-1]:
-                node = node.setdefault(part, {})
-            node[parts[-1]] = value
+        raw = apply_overrides(raw, overrides)
+        raw.update({k: v for k, v in (fields or {}).items() if v is not None})
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:

@@ -163,8 +163,6 @@ class SFTRunConfig(BaseModel):
         """Load a YAML file (optional) and apply ``key=value`` overrides; errors name the file/key."""
         raw: dict[str, Any] = {}
         if path is not None:
-            if not Path(path).exists():
-                raise FileNotFoundError(f"SFT config not found: {path}")
             loaded = read_yaml_mapping(path)
             raw = loaded["sft"] if isinstance(loaded.get("sft"), dict) else loaded
         raw = apply_overrides(raw, overrides)
