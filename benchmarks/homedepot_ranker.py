@@ -11,7 +11,13 @@ gain; the held-out ("dev") queries are scored by ``ecomrel.eval.ranking_metrics`
 
 Named baseline in the same run: ``bm25`` alone (ratios are against it). Prints one JSON object.
 
-    python benchmarks/homedepot_ranker.py [--csv PATH] [--judge judge/scores.parquet]
+Judging all 59k pairs with the LLM takes hours on a CPU, so ``--queries N`` keeps a seeded random
+subset of N queries (each keeps its split) and ``--save-data DIR`` writes that subset as an ecomrel
+data folder for ``ecomrel judge``; every number in one report is on the same subset::
+
+    python benchmarks/homedepot_ranker.py --queries 1000 --save-data runs/hd1000 --no-train
+    ecomrel judge --model smollm2 --data runs/hd1000 --out runs/hd1000/judge --threads 2
+    python benchmarks/homedepot_ranker.py --queries 1000 --judge runs/hd1000/judge/scores.parquet
 """
 
 from __future__ import annotations
@@ -38,8 +44,9 @@ from ecomrel.rank.ranker import train_ranker  # noqa: E402
 DEFAULT_CSV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "homedepot" / "train.csv"
 
 
-def load(csv: Path) -> Dataset:
-    """The CSV as a Dataset with a query-disjoint train/dev split (identical to homedepot_baselines.py)."""
+def load(csv: Path, queries: int | None = None, seed: int = 0) -> Dataset:
+    """The CSV as a Dataset with a query-disjoint train/dev split (identical to homedepot_baselines.py);
+    ``queries``: keep a seeded random subset of that many queries (their split unchanged)."""
     df = pd.read_csv(csv, encoding="utf-8", dtype={"product_uid": str})
     pairs = pd.DataFrame(
         {
@@ -55,6 +62,10 @@ def load(csv: Path) -> Dataset:
     _, dev_idx = next(gss.split(pairs, groups=pairs["query_id"]))
     pairs["split"] = "train"
     pairs.loc[dev_idx, "split"] = "dev"
+    if queries is not None:
+        all_q = np.array(sorted(pairs["query_id"].unique()))
+        keep = np.random.default_rng(seed).choice(all_q, size=min(queries, len(all_q)), replace=False)
+        pairs = pairs[pairs["query_id"].isin(set(keep))].reset_index(drop=True)
     products = pairs.drop_duplicates("product_id")[["product_id", "title"]].reset_index(drop=True)
     queries = pairs.drop_duplicates("query_id")[["query_id", "query"]].rename(columns={"query": "text"})
     judgments = pairs.drop_duplicates(["query_id", "product_id"])[
@@ -74,10 +85,18 @@ def main() -> None:
     ap.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     ap.add_argument("--judge", type=Path, default=None, help="judge prediction file to add as features")
     ap.add_argument("--n-estimators", type=int, default=300)
+    ap.add_argument("--queries", type=int, default=None, help="a seeded random subset of this many queries")
+    ap.add_argument("--save-data", type=Path, default=None, help="write the (subset) data folder here")
+    ap.add_argument("--no-train", action="store_true", help="only write --save-data, no ranking")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
-    ds = load(args.csv)
+    ds = load(args.csv, args.queries)
+    if args.save_data:
+        ds.save(args.save_data)
+    if args.no_train:
+        print(json.dumps({"saved": str(args.save_data), "pairs": len(ds.judgments)}))
+        return
     judge = read_prediction_file(args.judge, "judge") if args.judge else None
     fcfg = FeatureConfig(engagement="none", price=False, category=False, judge=judge is not None)
     frame, names = build_features(ds, judge, None, fcfg)
@@ -122,6 +141,7 @@ def main() -> None:
         json.dumps(
             {
                 "data": str(args.csv),
+                "queries_subset": args.queries,
                 "split": "GroupShuffleSplit(test_size=0.2, random_state=0) by query",
                 "train_queries": int(train["query_id"].nunique()),
                 "dev_queries": int(dev["query_id"].nunique()),

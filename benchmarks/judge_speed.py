@@ -5,13 +5,18 @@ catalogue: ``--queries`` queries with ``--per-query`` judged products each), sam
 one torch thread. Each mode runs in its own subprocess so that its peak RSS
 (``resource.getrusage(...).ru_maxrss``) is its own; a warm-up batch is excluded from timing.
 
-- ``a``: generate the label-first answer greedily (up to ``--gen-tokens`` new tokens, stops
-  at EOS: the grade and its short reason) and parse it — the baseline;
-- ``a_short``: the same, capped at 4 new tokens (grade only);
+- ``a``: generate the answer a Multi-CoT-trained judge gives — the grade token, then its
+  reasoning — and parse it: the baseline. Its length is measured in this run: the mean token
+  count of the EE and RA chain targets (``ecomrel.reason.chains``) for these very pairs; the
+  zero-shot model is held to that length with ``min_new_tokens`` (it would stop after the
+  digit, which is not the answer a reasoning judge produces);
+- ``a_zero_shot``: what zero-shot SmolLM2 generates when left alone (stops at EOS, at most
+  ``--gen-tokens``) — shown for reference;
 - ``b``: grade probabilities from one forward pass (``score_pairs``, no sharing);
 - ``c``: ``b`` with query-prefix sharing.
 
-Prints JSON with pairs/s, peak RSS, the ratios b/a, b/a_short and c/b against the targets
+Generation batches are length-sorted like the scorer's. Prints JSON with pairs/s, peak RSS,
+the ratios b/a, b/a_zero_shot and c/b against the targets
 (b/a >= 5, c/b >= 2), and the largest |p_b - p_c| (must be < 1e-4).
 
     python benchmarks/judge_speed.py [--queries 6 --per-query 8 --batch-size 8]
@@ -33,7 +38,7 @@ os.environ.setdefault("ECOMREL_NO_PROGRESS", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-MODES = ("a", "a_short", "b", "c")
+MODES = ("a", "a_zero_shot", "b", "c")
 
 
 def build_pairs(path: Path, queries: int, per_query: int, source: str = "sample") -> dict:
@@ -44,6 +49,8 @@ def build_pairs(path: Path, queries: int, per_query: int, source: str = "sample"
     """
     if source == "homedepot":
         import pandas as pd
+
+        from ecomrel.grades import homedepot_grade
 
         shared = Path(
             os.environ.get(
@@ -58,6 +65,7 @@ def build_pairs(path: Path, queries: int, per_query: int, source: str = "sample"
                     "product_id": raw["product_uid"].astype(str),
                     "query": raw["search_term"],
                     "title": raw["product_title"],
+                    "grade": raw["relevance"].map(homedepot_grade),
                 }
             )
             .drop_duplicates(["query_id", "product_id"])
@@ -80,7 +88,33 @@ def build_pairs(path: Path, queries: int, per_query: int, source: str = "sample"
     return {"source": source, "pairs": int(len(sub)), "queries": int(sub["query_id"].nunique())}
 
 
-def run_mode(mode: str, pairs_path: Path, batch_size: int, gen_tokens: int, out_path: Path) -> None:
+def answer_tokens(pairs_path: Path) -> dict:
+    """Mean token length (SmolLM2 tokenizer) of the EE and RA reasoning targets for these pairs."""
+    import pandas as pd
+
+    from ecomrel.llm.models import load_model
+    from ecomrel.reason.chains import build_chains
+
+    pairs = pd.read_parquet(pairs_path)
+    if "attributes" in pairs.columns:
+        pairs["attributes"] = [dict(a) if a is not None else {} for a in pairs["attributes"]]
+    if "grade" not in pairs.columns:
+        raise SystemExit("the pairs need human grades to build reasoning chains")
+    _, tok = load_model("smollm2", threads=1)
+    chains, _ = build_chains(pairs, kinds=["ee", "ra"])
+    lengths = {
+        kind: float(g["target"].dropna().map(lambda t: len(tok(t)["input_ids"])).mean())
+        for kind, g in chains.groupby("kind")
+    }
+    return {
+        "per_kind": {k: round(v, 1) for k, v in lengths.items()},
+        "mean": round(sum(lengths.values()) / len(lengths)),
+    }
+
+
+def run_mode(
+    mode: str, pairs_path: Path, batch_size: int, gen_tokens: int, answer_len: int, out_path: Path
+) -> None:
     """One mode, in this (fresh) process; writes its JSON and probabilities."""
     import pandas as pd
     import torch
@@ -99,10 +133,19 @@ def run_mode(mode: str, pairs_path: Path, batch_size: int, gen_tokens: int, out_
     extra: dict = {}
 
     def once(df: pd.DataFrame):
-        if mode in ("a", "a_short"):
+        if mode == "a":
             prompts = prompts_for_pairs(df, tok)
             return greedy(
-                model, tok, prompts, max_new_tokens=gen_tokens if mode == "a" else 4, batch_size=batch_size
+                model,
+                tok,
+                prompts,
+                max_new_tokens=answer_len,
+                min_new_tokens=answer_len,
+                batch_size=batch_size,
+            )
+        if mode == "a_zero_shot":
+            return greedy(
+                model, tok, prompts_for_pairs(df, tok), max_new_tokens=gen_tokens, batch_size=batch_size
             )
         return score_pairs(model, tok, df, batch_size=batch_size, share_prefix=(mode == "c"))
 
@@ -110,7 +153,7 @@ def run_mode(mode: str, pairs_path: Path, batch_size: int, gen_tokens: int, out_
     t0, c0 = time.perf_counter(), time.process_time()
     result = once(pairs)
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
-    if mode in ("a", "a_short"):
+    if mode in ("a", "a_zero_shot"):
         extra["malformed"] = int(result["malformed"].sum())
         extra["mean_new_chars"] = float(result["text"].str.len().mean())
         result[["grade"]].astype("float").to_parquet(out_path.with_suffix(".parquet"))
@@ -144,7 +187,10 @@ def main() -> None:
     ap.add_argument("--per-query", type=int, default=8)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument(
-        "--gen-tokens", type=int, default=48, help="max new tokens of the generated answer (mode a)"
+        "--gen-tokens", type=int, default=48, help="max new tokens of the zero-shot answer (a_zero_shot)"
+    )
+    ap.add_argument(
+        "--answer-tokens", type=int, default=None, help="length of the answer in mode a (default: measured)"
     )
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--source", choices=["sample", "homedepot"], default="sample")
@@ -153,7 +199,7 @@ def main() -> None:
     ap.add_argument("--_out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._mode:
-        run_mode(args._mode, args._pairs, args.batch_size, args.gen_tokens, args._out)
+        run_mode(args._mode, args._pairs, args.batch_size, args.gen_tokens, args.answer_tokens, args._out)
         return
 
     import numpy as np
@@ -165,6 +211,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ecomrel-speed-"))
     info = build_pairs(work / "pairs.parquet", args.queries, args.per_query, args.source)
     modes = [m for m in args.modes.split(",") if m]
+    answer = {"mean": args.answer_tokens} if args.answer_tokens else answer_tokens(work / "pairs.parquet")
     results = {}
     for mode in modes:
         out = work / f"{mode}.json"
@@ -181,6 +228,8 @@ def main() -> None:
             str(args.batch_size),
             "--gen-tokens",
             str(args.gen_tokens),
+            "--answer-tokens",
+            str(answer["mean"]),
         ]
         subprocess.run(cmd, check=True, env={**os.environ, "ECOMREL_THREADS": "1"})
         results[mode] = json.loads(out.read_text())
@@ -196,16 +245,17 @@ def main() -> None:
         "torch_threads": 1,
         "batch_size": args.batch_size,
         **info,
+        "answer_tokens_mode_a": answer,
         "modes": results,
         "ratios": {
             "b_over_a": ratio("b", "a"),
-            "b_over_a_short": ratio("b", "a_short"),
+            "b_over_a_zero_shot": ratio("b", "a_zero_shot"),
             "c_over_b": ratio("c", "b"),
         },
         # on a shared machine wall time depends on the neighbours; the CPU time of the one thread does not
         "ratios_cpu_time": {
             "b_over_a": ratio("b", "a", "pairs_per_cpu_s"),
-            "b_over_a_short": ratio("b", "a_short", "pairs_per_cpu_s"),
+            "b_over_a_zero_shot": ratio("b", "a_zero_shot", "pairs_per_cpu_s"),
             "c_over_b": ratio("c", "b", "pairs_per_cpu_s"),
         },
         "targets": {"b_over_a": 5.0, "c_over_b": 2.0},

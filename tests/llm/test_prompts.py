@@ -55,7 +55,7 @@ def test_truncation_cuts_description_first_and_keeps_query(tiny_tokenizer):
     assert len(encode(tiny_tokenizer, text)) <= tpl.max_prompt_tokens
     assert "Query: cordless drill 20v" in text
     # the character cap applies before the token budget
-    desc = [line for line in text.splitlines() if line.startswith("Description:")]
+    desc = [line.split("<|im_end|>")[0] for line in text.splitlines() if line.startswith("Description:")]
     assert not desc or len(desc[0]) <= len("Description: ") + tpl.field_caps["description"]
     assert "Title: DEWALT" in text  # the title is the last field touched
 

@@ -21,6 +21,14 @@ def test_greedy(tiny_model, tiny_tokenizer, prompts):
     assert out["malformed"].sum() + out["grade"].notna().sum() == 3  # every answer accounted for
     again = greedy(tiny_model, tiny_tokenizer, prompts, max_new_tokens=6, batch_size=3)
     assert list(again["text"]) == list(out["text"])  # batching does not change greedy answers
+    reversed_ = greedy(tiny_model, tiny_tokenizer, prompts[::-1], max_new_tokens=6, batch_size=2)
+    assert list(reversed_["text"]) == list(out["text"])[::-1]  # rows follow the prompts, not the batches
+
+
+def test_min_new_tokens_fixes_the_answer_length(tiny_model, tiny_tokenizer, prompts):
+    out = greedy(tiny_model, tiny_tokenizer, prompts, max_new_tokens=7, min_new_tokens=7)
+    lengths = [len(tiny_tokenizer(t, add_special_tokens=False)["input_ids"]) for t in out["text"]]
+    assert all(n >= 5 for n in lengths)  # 7 generated ids, decoded text may merge a few
 
 
 def test_beam_topk_sorted(tiny_model, tiny_tokenizer, prompts):

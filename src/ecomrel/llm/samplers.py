@@ -30,11 +30,9 @@ COLUMNS = ["prompt_idx", "rank", "text", "score", "grade", "reasoning", "malform
 
 
 def _left_padded(
-    tokenizer: Any, prompts: Sequence[str], device: torch.device
+    seqs: Sequence[Sequence[int]], pad: int, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    seqs = [encode(tokenizer, p) for p in prompts]
     width = max(len(s) for s in seqs)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     ids = torch.full((len(seqs), width), pad, dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
     for i, s in enumerate(seqs):  # decoder-only generation needs left padding
@@ -55,12 +53,17 @@ def generate(
     temperature: float = 1.0,
     top_p: float = 1.0,
     max_new_tokens: int = 64,
+    min_new_tokens: int = 0,
     length_penalty: float = 1.0,
     batch_size: int = 8,
     seed: int | None = None,
     scale: GradeScale = DEFAULT_SCALE,
 ) -> pd.DataFrame:
-    """Generate and parse answers for rendered prompts (see module docstring for the columns)."""
+    """Generate and parse answers for rendered prompts (see module docstring for the columns).
+
+    Prompts are batched in order of token length (least left padding); rows come back in prompt
+    order. ``min_new_tokens`` suppresses EOS until that many tokens exist (fixed-length answers).
+    """
     from transformers import GenerationConfig
 
     if num_return_sequences > max(num_beams, 1) and not do_sample:
@@ -70,6 +73,7 @@ def generate(
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
     cfg_kwargs: dict[str, Any] = {
         "max_new_tokens": max_new_tokens,
+        "min_new_tokens": min_new_tokens,
         "do_sample": do_sample,
         "num_beams": num_beams,
         "num_return_sequences": num_return_sequences,
@@ -89,9 +93,11 @@ def generate(
     scores: list[float] = []
     idx: list[int] = []
     ranks: list[int] = []
-    for start in range(0, len(prompts), batch_size):
-        chunk = prompts[start : start + batch_size]
-        ids, mask = _left_padded(tokenizer, chunk, device)
+    seqs = [encode(tokenizer, p) for p in prompts]
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        ids, mask = _left_padded([seqs[i] for i in chunk], pad, device)
         out = model.generate(input_ids=ids, attention_mask=mask, generation_config=gen_config)
         new = out.sequences[:, ids.shape[1] :]
         if num_beams > 1 and not do_sample:
@@ -106,8 +112,7 @@ def generate(
             seq_scores = trans.sum(-1).float().cpu().numpy()
         decoded = tokenizer.batch_decode(new, skip_special_tokens=True)
         for j, text in enumerate(decoded):
-            p = start + j // num_return_sequences
-            idx.append(p)
+            idx.append(chunk[j // num_return_sequences])
             ranks.append(j % num_return_sequences)
             texts.append(text)
             scores.append(float(seq_scores[j]))
@@ -117,7 +122,9 @@ def generate(
     if num_beams > 1 and not do_sample:  # beams come back best first already; make it explicit
         df = df.sort_values(["prompt_idx", "score"], ascending=[True, False], kind="stable")
         df["rank"] = df.groupby("prompt_idx").cumcount()
-        df = df.reset_index(drop=True)
+    else:
+        df = df.sort_values(["prompt_idx", "rank"], kind="stable")
+    df = df.reset_index(drop=True)
     return df[COLUMNS]
 
 
