@@ -7,8 +7,9 @@ baseline is the same MiniLM student trained on the same human grades alone. A re
 trained on *all* human grades of the training queries is reported too. Evaluation is on the dev
 split's human grades, and on the sample catalogue also on its noise-free ``true_grade``.
 
-Teacher: ``--teacher <scores.parquet>`` (the LLM judge's prediction file) when given. Otherwise a
-documented STAND-IN, since the judge is trained elsewhere:
+Teacher: with ``--data``, ``--teacher <scores.parquet>`` (the LLM judge's prediction file). For the
+built-in sample catalogue and ``--homedepot``, a documented STAND-IN (an LLM judge good enough to
+teach needs GPU-scale fine-tuning):
 
 - sample catalogue: a *noisy-truth* judge. For each pair the distribution centres on the true
   grade with probability 0.85, else on an adjacent grade (upwards with probability 0.65: LREF's
@@ -18,9 +19,15 @@ documented STAND-IN, since the judge is trained elsewhere:
   it shows what soft targets and the unlabeled widening do with a teacher that is as good as the
   raters.
 
+With ``--data DIR --teacher FILE`` the dataset is an existing data folder with splits (e.g. the
+Home Depot query subset of ``benchmarks/homedepot_ranker.py --save-data``) and the teacher is a
+real judge prediction file covering its pairs (``ecomrel judge`` output): the LLM as teacher.
+
 Usage::
 
     python benchmarks/distill_quality.py --work runs/distill_quality --homedepot ../shared/data/homedepot
+    python benchmarks/distill_quality.py --work runs/dq_llm --no-sample --data runs/hd1000 \
+        --teacher runs/hd1000/judge/scores.parquet
     python benchmarks/distill_quality.py --work runs/dq --prepare-only     # data + teacher, no training
 """
 
@@ -124,6 +131,26 @@ def prepare_homedepot(work: Path, path: Path, seed: int, label_share: float, max
     return out
 
 
+def prepare_folder(work: Path, data: Path, teacher: Path, label_share: float, seed: int) -> dict:
+    """An existing data folder (with splits) and a judge prediction file as the teacher."""
+    from ecomrel.train.distill_trainer import load_teacher
+
+    name = data.name
+    if (work / name / "teacher.parquet").exists():
+        return {"name": name, "prepared": "reused"}
+    ds = Dataset.load(data)
+    if ds.splits is None:
+        raise SystemExit(f"{data}: needs splits.parquet")
+    t, invalid = load_teacher(teacher, 4)
+    j = ds.judgments[["query_id", "product_id"]].astype(str)
+    merged = j.merge(t, on=["query_id", "product_id"], how="left")
+    missing = int(merged["p_0"].isna().sum())
+    if missing:
+        raise SystemExit(f"{teacher}: no teacher probabilities for {missing} of {len(j)} judged pairs")
+    probs = merged[[f"p_{k}" for k in range(4)]].to_numpy()
+    return {**prepare(work, name, ds, probs, label_share, seed), "teacher_invalid_rows": invalid}
+
+
 def train_all(work: Path, name: str, args: argparse.Namespace) -> dict:
     """Distilled (partial labels + teacher on all), baseline (partial labels), reference (all labels)."""
     from ecomrel.export.onnx import compare_variants, export_onnx
@@ -131,7 +158,7 @@ def train_all(work: Path, name: str, args: argparse.Namespace) -> dict:
     from ecomrel.train.distill_trainer import build_frames, run_distill
 
     root = work / name
-    teacher = Path(args.teacher) if args.teacher else root / "teacher.parquet"
+    teacher = root / "teacher.parquet"
     common = dict(
         base_model=args.base_model,
         epochs=args.epochs,
@@ -192,7 +219,7 @@ def main() -> None:
     ap.add_argument(
         "--homedepot", type=Path, default=None, help="Home Depot train.csv folder (../shared/data/homedepot)."
     )
-    ap.add_argument("--teacher", default=None, help="Real judge prediction file (else the stand-in teacher).")
+    ap.add_argument("--teacher", default=None, help="Judge prediction file for the --data folder.")
     ap.add_argument(
         "--label-share", type=float, default=0.4, help="Share of train queries with human grades."
     )
@@ -209,6 +236,7 @@ def main() -> None:
     ap.add_argument(
         "--no-reference", action="store_true", help="Skip the all-human-labels reference student."
     )
+    ap.add_argument("--data", type=Path, default=None, help="An existing data folder (needs --teacher).")
     ap.add_argument("--prepare-only", action="store_true")
     ap.add_argument("--no-export", action="store_true")
     args = ap.parse_args()
@@ -216,7 +244,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     names = []
     report: dict = {
-        "teacher": args.teacher or "stand-in (see module docstring)",
+        "teacher": {"--data": args.teacher, "sample/homedepot": "stand-in (see module docstring)"},
         "label_share": args.label_share,
     }
     if not args.no_sample:
@@ -229,6 +257,13 @@ def main() -> None:
             args.work, args.homedepot, args.seed, args.label_share, args.hd_queries
         )
         names.append("homedepot")
+    if args.data is not None:
+        if not args.teacher:
+            raise SystemExit("--data needs --teacher (a judge prediction file for its pairs)")
+        report["prepare_data"] = prepare_folder(
+            args.work, args.data, Path(args.teacher), args.label_share, args.seed
+        )
+        names.append(args.data.name)
     if not args.prepare_only:
         for name in names:
             report[name] = train_all(args.work, name, args)

@@ -119,20 +119,27 @@ def main() -> None:
     if judge is not None:
         results["judge_expected_grade"] = metrics(dev["expected_grade"].fillna(-1).to_numpy())
 
-    t1 = time.perf_counter()
     cfg = RankerConfig(
         n_estimators=args.n_estimators, learning_rate=0.05, num_leaves=15, min_child_samples=20
     )
-    n_grades = 4
-    model = train_ranker(
-        train.assign(label=train["grade"].astype(int)),
-        names,
-        cfg,
-        [float(i) for i in range(n_grades)],
-        label_config={"label": "human grade", "gain": "linear"},
-    )
-    name = "lambdamart[" + "+".join(names if len(names) <= 4 else ["bm25", "tfidf", "judge"]) + "]"
-    results[name] = {**metrics(model.predict(dev)), "train_seconds": round(time.perf_counter() - t1, 1)}
+    lexical = [n for n in names if n in ("bm25", "tfidf")]
+    feature_sets = {"lambdamart[bm25+tfidf]": lexical}
+    if judge is not None:
+        feature_sets["lambdamart[bm25+tfidf+judge]"] = names
+    for name, feats in feature_sets.items():
+        t1 = time.perf_counter()
+        model = train_ranker(
+            train.assign(label=train["grade"].astype(int)),
+            feats,
+            cfg,
+            [float(i) for i in range(4)],
+            label_config={"label": "human grade", "gain": "linear"},
+        )
+        results[name] = {
+            **metrics(model.predict(dev)),
+            "features": feats,
+            "train_seconds": round(time.perf_counter() - t1, 1),
+        }
     base = results["bm25"]
     for r in results.values():
         r["ndcg@10_vs_bm25"] = r["ndcg@10"] / base["ndcg@10"]

