@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -111,15 +111,23 @@ def validation_problems(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_config(model: type[M], raw: Any, path: str | Path | None = None, what: str = "") -> M:
+    """``model.model_validate(raw)``; a one-line ``DataError`` naming the file and the fields otherwise."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        where = f"{path}: " if path else ""
+        kind = f"{what} config" if what else "config"
+        raise DataError(f"{where}invalid {kind}: {validation_problems(exc)}") from None
+
+
 def load_config(path: str | Path | None, overrides: list[str] | None = None) -> PipelineConfig:
     """Read a YAML run config (or defaults when ``path`` is None), apply overrides, validate."""
     raw = read_yaml_mapping(path) if path is not None else {}
-    raw = apply_overrides(raw, overrides or [])
-    try:
-        return PipelineConfig.model_validate(raw)
-    except ValidationError as exc:
-        where = f"{path}: " if path else ""
-        raise DataError(f"{where}invalid config: {validation_problems(exc)}") from None
+    return validate_config(PipelineConfig, apply_overrides(raw, overrides or []), path)
 
 
 def dump_config(config: PipelineConfig, path: str | Path) -> Path:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ecomrel.config import read_yaml_mapping, validation_problems
-from ecomrel.data.schema import DataError
+from ecomrel.config import read_yaml_mapping, validate_config
 
 
 class JudgeConfig(BaseModel):
@@ -67,7 +66,4 @@ class JudgeConfig(BaseModel):
         if isinstance(data.get("judge"), dict):
             data = dict(data["judge"])
         data.update({k: v for k, v in overrides.items() if v is not None})
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise DataError(f"{path}: invalid judge config: {validation_problems(exc)}") from None
+        return validate_config(cls, data, path, "judge")

@@ -16,10 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ecomrel.config import read_yaml_mapping, validation_problems
-from ecomrel.data.schema import DataError
+from ecomrel.config import read_yaml_mapping, validate_config
 
 ContentKind = Literal["identity", "sigmoid", "sigmoid_rescaled", "step"]
 BlendRule = Literal["content_gated", "weighted_sum", "multiplicative", "content_only", "engagement_only"]
@@ -203,7 +202,4 @@ class RankConfig(BaseModel):
             return cls()
         raw = read_yaml_mapping(path)
         raw = raw.get("rank", raw)  # accept a pipeline-style `rank:` section too
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            raise DataError(f"{path}: invalid rank config: {validation_problems(exc)}") from None
+        return validate_config(cls, raw, path, "rank")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ecomrel.config import read_yaml_mapping, validation_problems
-from ecomrel.data.schema import DataError
+from ecomrel.config import read_yaml_mapping, validate_config
 
 CHAIN_KINDS = ("ee", "ra", "dr")
 
@@ -92,7 +91,4 @@ class ChainConfig(BaseModel):
     def from_yaml(cls, path: str | Path) -> ChainConfig:
         """Load and validate a YAML file; errors name the file and the field."""
         data = read_yaml_mapping(path)
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise DataError(f"{path}: invalid chain config: {validation_problems(exc)}") from None
+        return validate_config(cls, data, path, "chain")

@@ -23,9 +23,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ecomrel.config import apply_overrides, read_yaml_mapping, validation_problems
+from ecomrel.config import apply_overrides, read_yaml_mapping, validate_config
 from ecomrel.data.schema import DataError
 from ecomrel.grades import DEFAULT_SCALE
 
@@ -179,11 +179,7 @@ class DistillConfig(BaseModel):
         raw = read_yaml_mapping(path) if path is not None else {}
         raw = apply_overrides(raw, overrides)
         raw.update({k: v for k, v in (fields or {}).items() if v is not None})
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            where = f"{path}: " if path else ""
-            raise DataError(f"{where}invalid distill config: {validation_problems(exc)}") from None
+        return validate_config(cls, raw, path, "distill")
 
 
 def default_student_base() -> str:

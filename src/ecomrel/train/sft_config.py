@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ecomrel.config import apply_overrides, read_yaml_mapping, validation_problems
-from ecomrel.data.schema import DataError
+from ecomrel.config import apply_overrides, read_yaml_mapping, validate_config
 
 PhaseName = Literal["ee", "ra", "dr"]
 """LREF's three chain kinds: expert explaining, rule adherence, decision reflection."""
@@ -166,11 +165,7 @@ class SFTRunConfig(BaseModel):
             loaded = read_yaml_mapping(path)
             raw = loaded["sft"] if isinstance(loaded.get("sft"), dict) else loaded
         raw = apply_overrides(raw, overrides)
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            where = f"{path}: " if path is not None else ""
-            raise DataError(f"{where}invalid SFT config: {validation_problems(exc)}") from None
+        return validate_config(cls, raw, path, "SFT")
 
     def to_yaml(self, path: str | Path) -> Path:
         path = Path(path)
