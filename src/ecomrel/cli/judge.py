@@ -45,6 +45,7 @@ def judge_command(
     ),
 ) -> None:
     """Grade probabilities, expected grade and CumPT tier for every pair → <out>/scores.parquet."""
+    from ecomrel.config import validate_config
     from ecomrel.llm.judge import run_judge
     from ecomrel.llm.judge_config import JudgeConfig
 
@@ -67,7 +68,10 @@ def judge_command(
     values = {k: v for k, v in given.items() if v is not None}  # flags override the YAML, defaults do not
     if config is None and ("data" not in values or "out" not in values):
         raise ValueError("--data and --out are required (or a --config YAML that names them)")
-    cfg = JudgeConfig.from_yaml(config, **values) if config else JudgeConfig(**values)
+    if config:
+        cfg = JudgeConfig.from_yaml(config, **values)
+    else:
+        cfg = validate_config(JudgeConfig, values, what="judge")
     result = run_judge(cfg)
     err_console.print(
         f"judged {result['n_pairs']:,} pairs ({result['resumed']:,} from an earlier run) "

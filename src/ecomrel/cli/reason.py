@@ -53,6 +53,7 @@ def chains(
     ),
 ) -> None:
     """Write label-first EE / RA / DR chains for the judged pairs of a data folder."""
+    from ecomrel.config import validate_config
     from ecomrel.reason.chains import run_chains
     from ecomrel.reason.chains_config import ChainConfig
 
@@ -65,13 +66,13 @@ def chains(
     }
     if rules is not None:
         update["rules"] = str(rules)
-    cfg = ChainConfig.model_validate({**cfg.model_dump(), **update})
     t = {"kind": teacher}
     for key, val in (("base_url", base_url), ("model", model), ("api_key_env", api_key_env)):
         if val:
             t[key] = val
-    cfg.teacher = cfg.teacher.model_copy(update=t)
-    cfg = ChainConfig.model_validate(cfg.model_dump())
+    raw = cfg.model_dump()
+    raw.update(update, teacher={**raw["teacher"], **t})
+    cfg = validate_config(ChainConfig, raw, config, "chain")
     report = run_chains(data, out, cfg, predictions=predictions)
     console.print(_table(report))
 
