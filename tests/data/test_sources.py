@@ -72,7 +72,9 @@ def test_homedepot_tiny_file_rejects_each_bad_row_with_its_reason(tmp_path):
         + b"6,104,Saw,saw,4\n"  # out of range
         + b"7,105,Saw,saw\n"  # wrong column count
         + b"8,106,Bad \xff\xfe title,saw,2\n"  # not UTF-8
-        + b"9,107," + b"x" * (MAX_FIELD_CHARS + 1) + b",saw,2\n"  # huge field
+        + b"9,107,"
+        + b"x" * (MAX_FIELD_CHARS + 1)
+        + b",saw,2\n"  # huge field
         + b"\n"  # a blank line is not a row
         + b'10,108,"Nails 30\xc3\xa5\xc2\xa1, ""galvanized""",nails,1.67\n',  # debris kept, quotes
     )
@@ -274,8 +276,11 @@ def wands_folder(tmp_path: Path, query_csv: Path | None) -> Path:
     if query_csv is not None:
         shutil.copy(query_csv, folder / "query.csv")
     else:
-        write(folder / "query.csv", "query_id\tquery\tquery_class\n0\tsalon chair\tMassage Chairs\n"
-              "1\tsmart coffee table\tCoffee & Cocktail Tables\n")
+        write(
+            folder / "query.csv",
+            "query_id\tquery\tquery_class\n0\tsalon chair\tMassage Chairs\n"
+            "1\tsmart coffee table\tCoffee & Cocktail Tables\n",
+        )
     write(folder / "product.csv", WANDS_PRODUCTS)
     write(folder / "label.csv", WANDS_LABELS)
     return folder
@@ -296,8 +301,12 @@ def check_wands(report, out: Path, n_queries: int) -> None:
     assert bed["attributes"]["rating_count"] == "15" and bed["attributes"]["product_class"] == "Beds"
     reasons = rejects_of(out)["reason"].value_counts().to_dict()
     assert reasons == {
-        Reason.BAD_NUMBER: 1, Reason.DUPLICATE_ID: 1, Reason.DUPLICATE_PAIR: 1,
-        Reason.UNKNOWN_QUERY: 1, Reason.UNKNOWN_PRODUCT: 1, Reason.UNKNOWN_LABEL: 1,
+        Reason.BAD_NUMBER: 1,
+        Reason.DUPLICATE_ID: 1,
+        Reason.DUPLICATE_PAIR: 1,
+        Reason.UNKNOWN_QUERY: 1,
+        Reason.UNKNOWN_PRODUCT: 1,
+        Reason.UNKNOWN_LABEL: 1,
     }
 
 

@@ -30,7 +30,11 @@ LAYOUTS = {
 CSV_MAPPINGS = [
     {
         "columns": {
-            "query": "Search", "product_id": "SKU", "label": "Label", "title": "Name", "price": "Price"
+            "query": "Search",
+            "product_id": "SKU",
+            "label": "Label",
+            "title": "Name",
+            "price": "Price",
         },
         "labels": {"E": 3, "Exact": 3, "Partial": 2, "3": 3, "1": 0},
     },
@@ -45,10 +49,45 @@ WANDS_PRODUCT = (
 
 cells = st.one_of(
     st.sampled_from(
-        ["", " ", "0", "1", "2", "3", "1.0", "2.33", "3.0", "4", "-1", "abc", "nan", "inf",
-         "E", "S", "C", "I", "Exact", "Partial", "Irrelevant", "X", "us", "es", "train", "drill",
-         "Drill 20V", 'say "hi"', "a,b",
-         "tab\there", "line\nbreak", "30å¡", "[bold]", "[/]", "\x00", "$1,299", HUGE]
+        [
+            "",
+            " ",
+            "0",
+            "1",
+            "2",
+            "3",
+            "1.0",
+            "2.33",
+            "3.0",
+            "4",
+            "-1",
+            "abc",
+            "nan",
+            "inf",
+            "E",
+            "S",
+            "C",
+            "I",
+            "Exact",
+            "Partial",
+            "Irrelevant",
+            "X",
+            "us",
+            "es",
+            "train",
+            "drill",
+            "Drill 20V",
+            'say "hi"',
+            "a,b",
+            "tab\there",
+            "line\nbreak",
+            "30å¡",
+            "[bold]",
+            "[/]",
+            "\x00",
+            "$1,299",
+            HUGE,
+        ]
     ),
     st.text(max_size=12),
 )
@@ -56,6 +95,7 @@ cells = st.one_of(
 
 def rows_for(n_cols: int):
     row = st.lists(cells, min_size=n_cols, max_size=n_cols)
+
     # duplicates come from repeating a drawn row
     def with_repeats(rows: list[list[str]]):
         return st.lists(st.sampled_from(rows), max_size=3).map(lambda d: rows + d) if rows else st.just(rows)
@@ -156,8 +196,12 @@ def test_malformed_text_files(fmt, data, how, mapping_i):
         tmp = Path(d)
         src, names = write_source(tmp, fmt, raw)
         mapping = CSV_MAPPINGS[mapping_i] if fmt == "csv" else None
-        check_outcome(lambda: import_source(fmt, src, tmp / "out", mapping), names, tmp / "out",
-                      len(rows) if intact else None)
+        check_outcome(
+            lambda: import_source(fmt, src, tmp / "out", mapping),
+            names,
+            tmp / "out",
+            len(rows) if intact else None,
+        )
 
 
 def column_of(values, arrow_type):

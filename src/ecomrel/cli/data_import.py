@@ -28,7 +28,9 @@ def import_command(
     ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Data folder to write (default: data/FORMAT)."),
     mapping: Path | None = typer.Option(
-        None, "--mapping", "-m",
+        None,
+        "--mapping",
+        "-m",
         help="YAML mapping: columns and labels for `csv` (see ecomrel.data.sources.csv_generic); "
         "encoding / max_field_chars for the other formats.",
     ),

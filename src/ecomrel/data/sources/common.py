@@ -241,7 +241,10 @@ def read_text_table(
                 span = f"lines {lines[0]}-{lines[1]}" if lines[1] > lines[0] else f"line {lines[1]}"
                 preview = printable(sep.join(rec))[:150]
                 rejects.add(
-                    path, rownum, "*", Reason.COLUMN_COUNT,
+                    path,
+                    rownum,
+                    "*",
+                    Reason.COLUMN_COUNT,
                     f"expected {len(header)} fields, got {len(rec)} ({span}): {preview}",
                 )
                 stats.rejected += 1

@@ -187,8 +187,13 @@ def load_csv(path: str | Path, builder: Builder, rejects: Rejects, mapping: dict
     optional = {
         k: v
         for k, v in {
-            "query_id": cm.query_id, "title": cm.title, "brand": cm.brand, "category": cm.category,
-            "description": cm.description, "price": cm.price, "rater_count": cm.rater_count,
+            "query_id": cm.query_id,
+            "title": cm.title,
+            "brand": cm.brand,
+            "category": cm.category,
+            "description": cm.description,
+            "price": cm.price,
+            "rater_count": cm.rater_count,
         }.items()
         if v
     }

@@ -44,7 +44,11 @@ from ecomrel.grades import ESCI_TO_GRADE
 
 ESCI_ALIASES = {"EXACT": "E", "SUBSTITUTE": "S", "COMPLEMENT": "C", "IRRELEVANT": "I"}
 PRODUCT_FIELDS = [
-    "product_title", "product_description", "product_bullet_point", "product_brand", "product_color"
+    "product_title",
+    "product_description",
+    "product_bullet_point",
+    "product_brand",
+    "product_color",
 ]
 EXAMPLE_OPTIONAL = ["query_id", "product_locale", "split"]
 
@@ -97,8 +101,9 @@ def _commit(builder: Builder, qid: str, query: str, pid: str, label: str, grade:
 
 def _find(folder: Path, word: str) -> Path:
     hits = sorted(
-        p for p in folder.iterdir() if p.is_file() and word in p.name.lower()
-        and p.suffix.lower() in {".parquet", ".pq", ".csv", ".tsv"}
+        p
+        for p in folder.iterdir()
+        if p.is_file() and word in p.name.lower() and p.suffix.lower() in {".parquet", ".pq", ".csv", ".tsv"}
     )
     if len(hits) != 1:
         found = ", ".join(p.name for p in hits) or "none"

@@ -81,8 +81,15 @@ def load_wands(path: str | Path, builder: Builder, rejects: Rejects, *, encoding
     qt, pt, lt = (tables[f] for f in FILES)
     qcols = qt.require(["query_id", "query"]) | qt.optional(["query_class"])
     pcols = pt.require(["product_id", "product_name"]) | pt.optional(
-        ["product_class", "category hierarchy", "product_description", "product_features",
-         "rating_count", "average_rating", "review_count"]
+        [
+            "product_class",
+            "category hierarchy",
+            "product_description",
+            "product_features",
+            "rating_count",
+            "average_rating",
+            "review_count",
+        ]
     )
     lcols = lt.require(["query_id", "product_id", "label"])
 
