@@ -19,7 +19,7 @@ Generation batches are length-sorted like the scorer's. Prints JSON with pairs/s
 the ratios b/a, b/a_zero_shot and c/b against the targets
 (b/a >= 5, c/b >= 2), and the largest |p_b - p_c| (must be < 1e-4).
 
-    python benchmarks/judge_speed.py [--queries 6 --per-query 8 --batch-size 8]
+    python benchmarks/judge_speed.py [--queries 6 --per-query 8 --batch-size 8 --dtype bfloat16]
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def run_mode(
     pairs = pd.read_parquet(pairs_path)
     if "attributes" in pairs.columns:
         pairs["attributes"] = [dict(a) if a is not None else {} for a in pairs["attributes"]]
-    model, tok = load_model("smollm2", threads=1)
+    model, tok = load_model("smollm2", dtype=getattr(torch, os.environ["ECOMREL_SPEED_DTYPE"]), threads=1)
     rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     extra: dict = {}
 
@@ -193,6 +193,7 @@ def main() -> None:
         "--answer-tokens", type=int, default=None, help="length of the answer in mode a (default: measured)"
     )
     ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32", help="every mode's dtype")
     ap.add_argument("--source", choices=["sample", "homedepot"], default="sample")
     ap.add_argument("--_mode", help=argparse.SUPPRESS)
     ap.add_argument("--_pairs", type=Path, help=argparse.SUPPRESS)
@@ -231,7 +232,8 @@ def main() -> None:
             "--answer-tokens",
             str(answer["mean"]),
         ]
-        subprocess.run(cmd, check=True, env={**os.environ, "ECOMREL_THREADS": "1"})
+        env = {**os.environ, "ECOMREL_THREADS": "1", "ECOMREL_SPEED_DTYPE": args.dtype}
+        subprocess.run(cmd, check=True, env=env)
         results[mode] = json.loads(out.read_text())
 
     def ratio(x: str, y: str, key: str = "pairs_per_s") -> float | None:
@@ -241,7 +243,7 @@ def main() -> None:
 
     report = {
         "benchmark": "judge_speed",
-        "model": "smollm2 (SmolLM2-135M-Instruct, fp32)",
+        "model": f"smollm2 (SmolLM2-135M-Instruct, {args.dtype})",
         "torch_threads": 1,
         "batch_size": args.batch_size,
         **info,

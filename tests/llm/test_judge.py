@@ -109,6 +109,21 @@ def test_other_configuration_is_refused(full_run, tiny_model_dir, data_dir):
         run_judge(_cfg(tiny_model_dir, data_dir, out, limit=7))
 
 
+def test_bfloat16_scores_close_to_float32_and_is_its_own_run(full_run, tiny_model_dir, data_dir, tmp_path):
+    out, reference = full_run
+    with pytest.raises(ValueError, match="different configuration"):  # never mixes precisions in one run
+        run_judge(_cfg(tiny_model_dir, data_dir, out, dtype="bfloat16"))
+    run_judge(_cfg(tiny_model_dir, data_dir, tmp_path / "bf16", dtype="bfloat16"))
+    bf16 = pd.read_parquet(tmp_path / "bf16" / "scores.parquet")
+    ref = pd.read_parquet(out / "scores.parquet")
+    merged = ref.merge(bf16, on=["query_id", "product_id"], suffixes=("", "_bf16"))
+    assert len(merged) == len(ref)
+    gap = np.abs(merged[P].to_numpy() - merged[[f"{c}_bf16" for c in P]].to_numpy())
+    assert 0 < gap.max() < 0.1  # a different precision, not a different answer
+    sums = merged[[f"{c}_bf16" for c in P]].sum(axis=1).to_numpy()
+    assert np.allclose(sums, 1.0, atol=1e-5)
+
+
 def test_tuned_thresholds_saved_beside_model(tiny_model_dir, data_dir, tmp_path):
     model_dir = tmp_path / "model"
     shutil.copytree(tiny_model_dir, model_dir)

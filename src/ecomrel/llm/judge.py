@@ -95,6 +95,7 @@ def fingerprint(config: JudgeConfig, pairs: pd.DataFrame, scale: GradeScale) -> 
         "template": config.template,
         "scale": list(scale.names),
         "chunk_size": config.chunk_size,
+        "dtype": config.dtype,
     }
     h.update(json.dumps(spec, sort_keys=True).encode())
     for q, p in zip(pairs["query_id"], pairs["product_id"], strict=True):
@@ -157,10 +158,18 @@ def _local_chunks(
     scale: GradeScale,
     progress: Callable[[int], None],
 ) -> ChunkScores:
+    import torch
+
     from ecomrel.llm.models import load_model
     from ecomrel.llm.scorer import score_pairs
 
-    model, tokenizer = load_model(config.model, config.adapter, threads=config.threads, merge_adapter=True)
+    model, tokenizer = load_model(
+        config.model,
+        config.adapter,
+        dtype=getattr(torch, config.dtype),
+        threads=config.threads,
+        merge_adapter=True,
+    )
     for i, a, b in todo:
         chunk = pairs.iloc[a:b]
         yield (

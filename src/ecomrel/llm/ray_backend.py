@@ -67,13 +67,18 @@ class ScoreBatch:
         share_prefix: bool = True,
         padding_side: str = "right",
         threads: int | None = 1,
+        dtype: str = "float32",
         scale_names: tuple[str, ...] | None = None,
         scale_descriptions: tuple[str, ...] = (),
     ) -> None:
+        import torch
+
         from ecomrel.grades import GradeScale
         from ecomrel.llm.models import load_model
 
-        self.model, self.tokenizer = load_model(model, adapter, threads=threads, merge_adapter=True)
+        self.model, self.tokenizer = load_model(
+            model, adapter, dtype=getattr(torch, dtype), threads=threads, merge_adapter=True
+        )
         self.kw = dict(
             batch_size=batch_size, share_prefix=share_prefix, template=template, padding_side=padding_side
         )
@@ -132,6 +137,7 @@ def score_stream(
             share_prefix=config.share_prefix,
             padding_side=config.padding_side,
             threads=config.threads or 1,
+            dtype=config.dtype,
             scale_names=tuple(scale.names),
             scale_descriptions=tuple(scale.descriptions),
         ),
