@@ -88,19 +88,23 @@ def build_pairs(path: Path, queries: int, per_query: int, source: str = "sample"
     return {"source": source, "pairs": int(len(sub)), "queries": int(sub["query_id"].nunique())}
 
 
-def answer_tokens(pairs_path: Path) -> dict:
-    """Mean token length (SmolLM2 tokenizer) of the EE and RA reasoning targets for these pairs."""
+def read_pairs(path: Path):
+    """The fixed pair set back from Parquet, attributes as dicts again."""
     import pandas as pd
 
-    from ecomrel.llm.models import load_model
-    from ecomrel.reason.chains import build_chains
-
-    pairs = pd.read_parquet(pairs_path)
+    pairs = pd.read_parquet(path)
     if "attributes" in pairs.columns:
         pairs["attributes"] = [dict(a) if a is not None else {} for a in pairs["attributes"]]
+    return pairs
+
+
+def answer_tokens(pairs_path: Path, tok) -> dict:
+    """Mean token length (``tok``: SmolLM2's tokenizer) of the EE and RA reasoning targets of these pairs."""
+    from ecomrel.reason.chains import build_chains
+
+    pairs = read_pairs(pairs_path)
     if "grade" not in pairs.columns:
         raise SystemExit("the pairs need human grades to build reasoning chains")
-    _, tok = load_model("smollm2", threads=1)
     chains, _ = build_chains(pairs, kinds=["ee", "ra"])
     lengths = {
         kind: float(g["target"].dropna().map(lambda t: len(tok(t)["input_ids"])).mean())
@@ -125,9 +129,7 @@ def run_mode(
     from ecomrel.llm.scorer import score_pairs, sharing_stats
 
     torch.set_num_threads(1)
-    pairs = pd.read_parquet(pairs_path)
-    if "attributes" in pairs.columns:
-        pairs["attributes"] = [dict(a) if a is not None else {} for a in pairs["attributes"]]
+    pairs = read_pairs(pairs_path)
     model, tok = load_model("smollm2", dtype=getattr(torch, os.environ["ECOMREL_SPEED_DTYPE"]), threads=1)
     rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     extra: dict = {}
@@ -208,11 +210,12 @@ def main() -> None:
 
     from ecomrel.llm.models import load_model
 
-    load_model("smollm2", threads=1)  # convert the GGUF once, outside the timed subprocesses
+    _, tok = load_model("smollm2", threads=1)  # converts the GGUF once, outside the timed subprocesses
     work = Path(tempfile.mkdtemp(prefix="ecomrel-speed-"))
-    info = build_pairs(work / "pairs.parquet", args.queries, args.per_query, args.source)
+    pairs_path = work / "pairs.parquet"
+    info = build_pairs(pairs_path, args.queries, args.per_query, args.source)
     modes = [m for m in args.modes.split(",") if m]
-    answer = {"mean": args.answer_tokens} if args.answer_tokens else answer_tokens(work / "pairs.parquet")
+    answer = {"mean": args.answer_tokens} if args.answer_tokens else answer_tokens(pairs_path, tok)
     results = {}
     for mode in modes:
         out = work / f"{mode}.json"
@@ -222,7 +225,7 @@ def main() -> None:
             "--_mode",
             mode,
             "--_pairs",
-            str(work / "pairs.parquet"),
+            str(pairs_path),
             "--_out",
             str(out),
             "--batch-size",

@@ -210,7 +210,10 @@ def distill_stage(ctx: RunContext) -> dict[str, dict[str, float]]:
 
     exported = export_onnx(result["model_dir"], ctx.stage_dir / "onnx")
     check = serve_check(ctx.stage_dir / "onnx")
-    console.print(f"distill: ONNX {exported.get('paths', exported)}; serve check {check}")
+    console.print(
+        f"distill: ONNX {exported['out_dir']} (fp32 {exported['fp32_mb']} MB, int8 {exported['int8_mb']} MB, "
+        f"torch parity {exported['max_abs_logit_diff']:.1e}); serve check {check}"
+    )
     row = _evaluate(ctx, ctx.stage_dir / "student_scores.parquet")
     row["train_seconds"] = float(result["seconds"])
     return {"student_minilm": row}
