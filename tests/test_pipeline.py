@@ -115,3 +115,36 @@ def test_run_command_reports_bad_config_without_traceback(tmp_path):
     bad.write_text("stages: [nope]\n")
     result = CliRunner().invoke(app, ["run", str(bad), "--set", f"out={tmp_path / 'r'}"])
     assert result.exit_code == 2 and "unknown stage" in result.output
+
+
+def test_distill_and_rank_stages_on_a_tiny_student(tmp_path):
+    """The demo's distil → ONNX → serve check → rank path, with a tiny random BERT (no judge stage:
+    the student learns human grades and labels every pair for the ranker)."""
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("lightgbm")
+    from ecomrel.train.distill_trainer import tiny_bert_base
+
+    base = tiny_bert_base(tmp_path / "bert")
+    cfg = load_config(
+        None,
+        [
+            f"out={tmp_path / 'run'}",
+            "stages=[data, distill, rank]",
+            "data.sample.products=200",
+            "data.sample.queries=40",
+            f"options.distill.train={{base_model: {base}, max_steps: 4, batch_size: 8, num_threads: 1}}",
+            "options.rank.config={tradeoff: {alphas: [10.0], betas: [0.6], blend_weights: [0.5]}}",
+        ],
+    )
+    metrics = run_pipeline(cfg)
+    run = tmp_path / "run"
+    for f in ("distill/student_scores.parquet", "distill/onnx/model_int8.onnx", "eval/report.html"):
+        assert (run / f).exists(), f
+    assert 0 <= metrics["student_minilm"]["ndcg@10"] <= 1
+    assert {"rank:engagement_only", "rank:best_blend", "rank:content_only"} <= set(metrics)
+    import pandas as pd
+
+    scores = pd.read_parquet(run / "distill" / "student_scores.parquet")
+    judged = pd.read_parquet(run / "data" / "judgments.parquet")
+    assert len(scores) == len(judged)  # the student labels every judged pair
