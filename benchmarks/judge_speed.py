@@ -13,7 +13,9 @@ one torch thread. Each mode runs in its own subprocess so that its peak RSS
 - ``a_zero_shot``: what zero-shot SmolLM2 generates when left alone (stops at EOS, at most
   ``--gen-tokens``) — shown for reference;
 - ``b``: grade probabilities from one forward pass (``score_pairs``, no sharing);
-- ``c``: ``b`` with query-prefix sharing.
+- ``c``: ``b`` with query-prefix sharing;
+- ``b_float32``: ``b`` in float32, added when ``--dtype`` is not float32 — the baseline of the
+  reduced precision (speed ratio, largest probability gap, argmax agreement).
 
 Generation batches are length-sorted like the scorer's. Prints JSON with pairs/s, peak RSS,
 the ratios b/a, b/a_zero_shot and c/b against the targets
@@ -130,7 +132,8 @@ def run_mode(
 
     torch.set_num_threads(1)
     pairs = read_pairs(pairs_path)
-    model, tok = load_model("smollm2", dtype=getattr(torch, os.environ["ECOMREL_SPEED_DTYPE"]), threads=1)
+    dtype = "float32" if mode == "b_float32" else os.environ["ECOMREL_SPEED_DTYPE"]
+    model, tok = load_model("smollm2", dtype=getattr(torch, dtype), threads=1)
     rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     extra: dict = {}
 
@@ -163,7 +166,7 @@ def run_mode(
         result.to_parquet(out_path.with_suffix(".parquet"))
     ids = [encode(tok, p) for p in prompts_for_pairs(pairs, tok)]
     prompt_tokens = [len(x) for x in ids]
-    if mode in ("b", "c"):
+    if mode in ("b", "c", "b_float32"):
         extra.update(sharing_stats(ids, pairs["query"].tolist()))
     out_path.write_text(
         json.dumps(
@@ -215,6 +218,8 @@ def main() -> None:
     pairs_path = work / "pairs.parquet"
     info = build_pairs(pairs_path, args.queries, args.per_query, args.source)
     modes = [m for m in args.modes.split(",") if m]
+    if args.dtype != "float32" and "b" in modes and "b_float32" not in modes:
+        modes.append("b_float32")
     answer = {"mean": args.answer_tokens} if args.answer_tokens else answer_tokens(pairs_path, tok)
     results = {}
     for mode in modes:
@@ -256,17 +261,26 @@ def main() -> None:
             "b_over_a": ratio("b", "a"),
             "b_over_a_zero_shot": ratio("b", "a_zero_shot"),
             "c_over_b": ratio("c", "b"),
+            "b_over_b_float32": ratio("b", "b_float32"),
         },
         # on a shared machine wall time depends on the neighbours; the CPU time of the one thread does not
         "ratios_cpu_time": {
             "b_over_a": ratio("b", "a", "pairs_per_cpu_s"),
             "b_over_a_zero_shot": ratio("b", "a_zero_shot", "pairs_per_cpu_s"),
             "c_over_b": ratio("c", "b", "pairs_per_cpu_s"),
+            "b_over_b_float32": ratio("b", "b_float32", "pairs_per_cpu_s"),
         },
         "targets": {"b_over_a": 5.0, "c_over_b": 2.0},
     }
+    p = [f"p_{g}" for g in range(4)]
+    if "b" in results and "b_float32" in results:
+        b = pd.read_parquet(work / "b.parquet")[p].to_numpy()
+        f32 = pd.read_parquet(work / "b_float32.parquet")[p].to_numpy()
+        report["dtype_vs_float32"] = {
+            "max_abs_prob_diff": float(np.abs(b - f32).max()),
+            "argmax_agreement": float((b.argmax(1) == f32.argmax(1)).mean()),
+        }
     if "b" in results and "c" in results:
-        p = [f"p_{g}" for g in range(4)]
         b = pd.read_parquet(work / "b.parquet")[p].to_numpy()
         c = pd.read_parquet(work / "c.parquet")[p].to_numpy()
         report["max_abs_diff_b_c"] = float(np.abs(b - c).max())

@@ -37,7 +37,7 @@ def judge_command(
     tune_split: str | None = typer.Option(None, "--tune-split", help="Tune CumPT thresholds on this split."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="torch threads."),
     dtype: str | None = typer.Option(
-        None, "--dtype", help="float32 (default) or bfloat16 (~3x faster on CPUs with AVX512-BF16/AMX)."
+        None, "--dtype", help="float32 (default) or bfloat16 (~2.7x faster on CPUs with AVX512-BF16/AMX)."
     ),
     backend: str | None = typer.Option(None, "--backend", help="local (default), ray or vllm."),
     config: Path | None = typer.Option(

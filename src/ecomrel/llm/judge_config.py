@@ -34,7 +34,7 @@ class JudgeConfig(BaseModel):
     )
     dtype: Literal["float32", "bfloat16"] = Field(
         "float32",
-        description="Weights and activations of the local/Ray scorer. bfloat16 is ~3x faster on CPUs with "
+        description="Weights and activations of the local/Ray scorer. bfloat16 is ~2.7x faster on CPUs with "
         "AVX512-BF16 or AMX (measured by benchmarks/judge_speed.py --dtype bfloat16); grade probabilities "
         "move by a few hundredths.",
     )
