@@ -14,14 +14,17 @@ err_console = Console(stderr=True)
 
 
 def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn expected user errors into a one-line message and exit code 2, never a traceback."""
-    from ecomrel.data.schema import DataError
+    """Turn user errors (:class:`ecomrel.errors.UserError`) into one line and exit code 2.
+
+    Anything else is a bug and keeps its traceback.
+    """
+    from ecomrel.errors import UserError
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (DataError, FileNotFoundError, KeyError, ValueError) as exc:
+        except UserError as exc:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
             raise typer.Exit(2) from None
 

@@ -22,6 +22,8 @@ Stages exchange *prediction files* with one row per (query_id, product_id)::
 
 from __future__ import annotations
 
+from ecomrel.errors import DataError  # noqa: F401  (re-exported: data.schema.DataError)
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,10 +87,6 @@ TABLES: dict[str, pa.Schema] = {
     "rejects": REJECTS_SCHEMA,
 }
 REQUIRED_TABLES = ("products", "queries", "judgments")
-
-
-class DataError(ValueError):
-    """Input that cannot be used; the message names the file, row and field."""
 
 
 def to_table(df: pd.DataFrame, schema: pa.Schema) -> pa.Table:
