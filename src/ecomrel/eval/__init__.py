@@ -6,6 +6,7 @@ that prints as a Rich table and dumps JSON. ``ecomrel eval`` is the same from th
 
 from ecomrel.eval.classification import classification_metrics, confusion_frame, expected_calibration_error
 from ecomrel.eval.evaluate import check_predictions, evaluate, run_eval
+from ecomrel.eval.metrics_io import json_safe, write_metrics_json
 from ecomrel.eval.ranking import ESCI_GAINS, GAIN_PRESETS, rank_run, ranking_metrics
 from ecomrel.eval.report import Report, load_stage_metrics, stages_table, write_stage_metrics
 
@@ -24,4 +25,6 @@ __all__ = [
     "run_eval",
     "stages_table",
     "write_stage_metrics",
+    "json_safe",
+    "write_metrics_json",
 ]
