@@ -48,3 +48,15 @@ def test_pass_at_n_seeded(tiny_model, tiny_tokenizer, prompts):
     assert (s["n"] == 4).all() and {"correct", "passed", "informative"} <= set(s.columns)
     with pytest.raises(ValueError):
         pass_at_n(tiny_model, tiny_tokenizer, prompts, temperature=0)
+
+
+def test_seeded_sampling_leaves_the_global_rng_alone(tiny_model, tiny_tokenizer, prompts):
+    import torch
+
+    torch.manual_seed(1234)
+    before = torch.get_rng_state()
+    expected = torch.rand(3)
+    torch.set_rng_state(before)
+    pass_at_n(tiny_model, tiny_tokenizer, prompts, n=2, temperature=1.0, seed=7, max_new_tokens=3)
+    assert torch.equal(torch.get_rng_state(), before)  # the sampler's seed did not leak out
+    assert torch.equal(torch.rand(3), expected)

@@ -13,6 +13,11 @@ to convert instead (:func:`gguf_override_env`); the cache folder and marker logi
 
 Nothing is ever downloaded unless the caller opts in (``allow_download=True`` or
 ``ECOMREL_ALLOW_DOWNLOAD=1``): hub ids are looked up in the local HF cache only.
+
+Importing this module changes no environment variable. On shared cores, idle OpenMP threads
+should not spin: set ``OMP_WAIT_POLICY=PASSIVE`` in the environment that starts the process
+(``.ci/run``, the benchmarks and the test ``conftest.py`` do); OpenMP reads it once, when torch
+loads, so setting it from library code is too late anyway.
 """
 
 from __future__ import annotations
@@ -27,9 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads must not spin on shared cores
-
-import torch  # noqa: E402
+import torch
 
 MARKER = "ecomrel_complete.json"
 

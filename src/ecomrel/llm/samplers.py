@@ -15,7 +15,8 @@ under the sampling distribution otherwise. Malformed answers are kept and flagge
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,21 @@ def _left_padded(
         ids[i, width - len(s) :] = torch.tensor(s)
         mask[i, width - len(s) :] = 1
     return ids.to(device), mask.to(device)
+
+
+@contextlib.contextmanager
+def seeded_rng(seed: int | None, device: torch.device) -> Iterator[None]:
+    """Seed torch's sampling RNG for the block only: the caller's global RNG state is restored
+    afterwards (``torch.random.fork_rng``), so a seeded sampler never reseeds anyone else's
+    randomness. ``None`` leaves the RNG alone. transformers' ``generate`` draws from the global
+    generator (it takes no ``torch.Generator``), hence the fork rather than a local generator."""
+    if seed is None:
+        yield
+        return
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices, device_type=device.type if devices else "cuda"):
+        torch.manual_seed(seed)
+        yield
 
 
 @torch.inference_mode()
@@ -87,35 +103,34 @@ def generate(
     if num_beams > 1:
         cfg_kwargs.update(length_penalty=length_penalty, early_stopping=True)
     gen_config = GenerationConfig(**cfg_kwargs)
-    if seed is not None:
-        torch.manual_seed(seed)
     texts: list[str] = []
     scores: list[float] = []
     idx: list[int] = []
     ranks: list[int] = []
     seqs = [encode(tokenizer, p) for p in prompts]
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
-        ids, mask = _left_padded([seqs[i] for i in chunk], pad, device)
-        out = model.generate(input_ids=ids, attention_mask=mask, generation_config=gen_config)
-        new = out.sequences[:, ids.shape[1] :]
-        if num_beams > 1 and not do_sample:
-            seq_scores = out.sequences_scores.float().cpu().numpy()
-        else:
-            trans = model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
-            valid = (new != pad) if pad != eos else torch.ones_like(new, dtype=torch.bool)
-            if pad == eos:  # keep the first EOS, drop the padding after it
-                after_eos = (new == eos).long().cumsum(-1) - (new == eos).long()
-                valid = after_eos == 0
-            trans = torch.where(valid & torch.isfinite(trans), trans, torch.zeros_like(trans))
-            seq_scores = trans.sum(-1).float().cpu().numpy()
-        decoded = tokenizer.batch_decode(new, skip_special_tokens=True)
-        for j, text in enumerate(decoded):
-            idx.append(chunk[j // num_return_sequences])
-            ranks.append(j % num_return_sequences)
-            texts.append(text)
-            scores.append(float(seq_scores[j]))
+    with seeded_rng(seed, device):
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            ids, mask = _left_padded([seqs[i] for i in chunk], pad, device)
+            out = model.generate(input_ids=ids, attention_mask=mask, generation_config=gen_config)
+            new = out.sequences[:, ids.shape[1] :]
+            if num_beams > 1 and not do_sample:
+                seq_scores = out.sequences_scores.float().cpu().numpy()
+            else:
+                trans = model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
+                valid = (new != pad) if pad != eos else torch.ones_like(new, dtype=torch.bool)
+                if pad == eos:  # keep the first EOS, drop the padding after it
+                    after_eos = (new == eos).long().cumsum(-1) - (new == eos).long()
+                    valid = after_eos == 0
+                trans = torch.where(valid & torch.isfinite(trans), trans, torch.zeros_like(trans))
+                seq_scores = trans.sum(-1).float().cpu().numpy()
+            decoded = tokenizer.batch_decode(new, skip_special_tokens=True)
+            for j, text in enumerate(decoded):
+                idx.append(chunk[j // num_return_sequences])
+                ranks.append(j % num_return_sequences)
+                texts.append(text)
+                scores.append(float(seq_scores[j]))
     parsed = parse_many(texts, scale)
     df = pd.DataFrame({"prompt_idx": idx, "rank": ranks, "text": texts, "score": scores})
     df = pd.concat([df, parsed.drop(columns=["raw"])], axis=1)
