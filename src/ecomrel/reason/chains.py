@@ -1,5 +1,5 @@
 """LREF's Multi-CoT chains, label first: expert explaining (EE), rule adherence (RA), decision
-reflection (DR).
+reflection (DR); and TaoSR1's retrieved-rule chains (``rag``, built by :mod:`ecomrel.reason.rag_chains`).
 
 Every target is written by :func:`ecomrel.llm.prompts.completion_text`: the grade label first, then
 the reasoning (TaoSR1's post-CoT order, so the scorer reads the grade from the first answer token).
@@ -34,7 +34,7 @@ from ecomrel.grades import DEFAULT_SCALE, GradeScale
 from ecomrel.llm.prompts import completion_text
 from ecomrel.progress import track
 from ecomrel.reason.analyst import Analysis, AttributeAnalyst
-from ecomrel.reason.chains_config import CHAIN_KINDS, ChainConfig, TeacherConfig
+from ecomrel.reason.chains_config import LREF_KINDS, ChainConfig, TeacherConfig
 from ecomrel.reason.rules import RuleOutcome, RuleSet, apply_rules, load_rules
 from ecomrel.reason.teacher import Teacher, TeacherError, TeacherRequest, make_teacher
 from ecomrel.reason.vocabulary import Vocabulary
@@ -54,9 +54,12 @@ CHAIN_COLUMNS = [
     "wrong_grade",
     "rule_grade",
     "rules_fired",
+    "rules_retrieved",
 ]
 """Columns of ``cot/chains.parquet``. ``status``: kept | corrected | dropped; ``origin``: who wrote the
-chain (builtin / api / cache / rules / model_error / random_wrong); ``wrong_grade``: DR only."""
+chain (builtin / api / cache / rules / model_error / random_wrong); ``wrong_grade``: DR only;
+``rules_fired``: the business rules that fired (ee/ra/dr) or the rule ids the chain cites (rag);
+``rules_retrieved``: rag only, the knowledge-base rules retrieved for the pair, strongest first."""
 
 
 # --- text pieces --------------------------------------------------------------------------
@@ -359,7 +362,7 @@ def _status(implied: int | None, gold: int, on_conflict: str) -> str:
 
 def build_chains(
     data: Any,
-    kinds: Sequence[str] = CHAIN_KINDS,
+    kinds: Sequence[str] = LREF_KINDS,
     rules: str | Path | RuleSet | None = None,
     teacher: Teacher | TeacherConfig | str | None = None,
     predictions: pd.DataFrame | None = None,
@@ -413,6 +416,11 @@ def _build(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
 
     wrong_by_pair = _wrong_decisions(pairs, predictions, cfg, scale) if "dr" in cfg.kinds else {}
+    rag = None
+    if "rag" in cfg.kinds:
+        from ecomrel.reason.rag_chains import RagBuilder  # rag_chains builds on this module's text pieces
+
+        rag = RagBuilder(cfg, teacher, scale)
 
     rows: list[dict[str, Any]] = []
     rule_grades: list[int] = []
@@ -430,6 +438,7 @@ def _build(
             "gold_grade": gold,
             "rule_grade": outcome.grade,
             "rules_fired": ",".join(outcome.fired_ids),
+            "rules_retrieved": "",
             "wrong_grade": None,
         }
 
@@ -497,6 +506,9 @@ def _build(
                 )
             )
 
+        if rag is not None:
+            rows.append(rag.row(rec, a, base))
+
         for wrong, origin in wrong_by_pair.get((qid, pid), []):
             rows.append(
                 _chain(
@@ -517,6 +529,10 @@ def _build(
     chains["wrong_grade"] = chains["wrong_grade"].astype("Int64")
     report = _report(pairs, chains, rule_grades, cfg, teacher, teacher_errors, scale)
     report["analyst"] = {"vocabulary": analyst.vocab.stats()}
+    if rag is not None:
+        from ecomrel.reason.rag_chains import chain_validity
+
+        report["rag"] = {**rag.report(), "final_validity": chain_validity(chains, scale)}
     report["rules_source"] = ruleset.source
     report["seconds"] = round(time.perf_counter() - started, 2)
     return chains, report
