@@ -23,9 +23,17 @@ def chains(
     out: Path = typer.Option(
         ..., "--out", "-o", help="Run folder: writes <out>/cot/chains.parquet + report.json."
     ),
-    kinds: str = typer.Option("ee,ra,dr", "--kinds", help="Comma-separated chain kinds: ee, ra, dr."),
+    kinds: str = typer.Option(
+        "ee,ra,dr",
+        "--kinds",
+        help="Comma-separated chain kinds: ee, ra, dr (LREF), rag (TaoSR1 rules).",
+    ),
     teacher: str = typer.Option("builtin", "--teacher", help="EE teacher: builtin (the analyst) or openai."),
     rules: Path | None = typer.Option(None, "--rules", help="Business-rules YAML (default: packaged rules)."),
+    kb: Path | None = typer.Option(
+        None, "--kb", help="Knowledge base of atomic rules for rag chains, YAML or CSV (default: packaged)."
+    ),
+    top_k: int | None = typer.Option(None, "--top-k", help="Rules retrieved per pair for rag chains."),
     predictions: Path | None = typer.Option(
         None,
         "--predictions",
@@ -66,15 +74,28 @@ def chains(
     }
     if rules is not None:
         update["rules"] = str(rules)
+    rag: dict = {}
+    if kb is not None:
+        rag["kb"] = str(kb)
+    if top_k is not None:
+        rag["retriever"] = {**cfg.rag.retriever.model_dump(), "k": top_k}
     t = {"kind": teacher}
     for key, val in (("base_url", base_url), ("model", model), ("api_key_env", api_key_env)):
         if val:
             t[key] = val
     raw = cfg.model_dump()
-    raw.update(update, teacher={**raw["teacher"], **t})
+    raw.update(update, teacher={**raw["teacher"], **t}, rag={**raw["rag"], **rag})
     cfg = validate_config(ChainConfig, raw, config, "chain")
     report = run_chains(data, out, cfg, predictions=predictions)
     console.print(_table(report))
+    if "rag" in report:
+        v, c = report["rag"]["validity"], report["rag"]["cost"]
+        console.print(
+            f"rag: {report['rag']['n_chains']:,} chains, label-first {v['label_first']:.0%}, five steps "
+            f"{v['five_steps']:.0%}, verdict = gold {v['verdict_is_gold']:.0%}, cites a retrieved rule "
+            f"{v['cites_retrieved']:.0%}; teacher {c['seconds_per_1000_chains']:.2f} s per 1,000 chains"
+            + (f", {c['price_per_1000_chains']:.4f} per 1,000 chains" if "price_per_1000_chains" in c else "")
+        )
 
 
 def _table(report: dict) -> Table:
@@ -90,6 +111,60 @@ def _table(report: dict) -> Table:
             f"{report['n_pairs']:,} pairs; rules agree with the human grade on {ra['accuracy']:.1%}{extra}"
         )
     return table
+
+
+@app.command("atomize")
+@friendly_errors
+def atomize(
+    policy: Path = typer.Argument(..., help="Policy document (Markdown or plain text)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Knowledge-base YAML to write."),
+    teacher: str = typer.Option(
+        "builtin", "--teacher", help="builtin (split by headings, bullets, sentences) or openai (ask an LLM)."
+    ),
+    base_url: str | None = typer.Option(
+        None, "--base-url", envvar="ECOMREL_TEACHER_BASE_URL", help="OpenAI-compatible base URL (…/v1)."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", envvar="ECOMREL_TEACHER_MODEL", help="Teacher model name."
+    ),
+    api_key_env: str | None = typer.Option(
+        None, "--api-key-env", help="Environment variable with the API key."
+    ),
+    min_words: int = typer.Option(4, "--min-words", help="Drop fragments shorter than this (builtin)."),
+) -> None:
+    """Split a relevance policy into atomic rules (TaoSR1's knowledge base) and write them as YAML."""
+    from ecomrel.config import validate_config
+    from ecomrel.reason.atomize import run_atomize
+    from ecomrel.reason.chains_config import TeacherConfig
+    from ecomrel.reason.teacher import make_teacher
+
+    t: dict = {"kind": teacher}
+    for key, val in (("base_url", base_url), ("model", model), ("api_key_env", api_key_env)):
+        if val:
+            t[key] = val
+    tcfg = validate_config(TeacherConfig, t, None, "teacher")
+    tm = make_teacher(tcfg) if tcfg.kind != "builtin" else None
+    try:
+        summary = run_atomize(policy, out, teacher=tm, min_words=min_words)
+    finally:
+        if tm is not None and hasattr(tm, "close"):
+            tm.close()
+    console.print(
+        f"{summary['policy']} → {summary['out']}: {summary['rules']} atomic rules ({summary['method']})"
+    )
+
+
+@app.command("check-kb")
+@friendly_errors
+def check_kb(
+    path: Path | None = typer.Argument(None, help="Knowledge base YAML/CSV (default: packaged)."),
+) -> None:
+    """Validate a knowledge base of atomic rules and list them (errors name the line)."""
+    from ecomrel.reason.kb import load_kb
+
+    kb = load_kb(path)
+    console.print(f"{kb.source}: {len(kb)} rules, {len(kb.ruleset())} with a condition and an effect")
+    console.print(kb.text(), markup=False)
 
 
 @app.command("check-rules")

@@ -49,7 +49,7 @@ def tokenize(text: str) -> list[str]:
     for t in _WORD.findall(str(text).lower().replace("'", "")):
         if t in STOPWORDS:
             continue
-        if len(t) > 4 and t.endswith("es") and not t.endswith("ses"):
+        if len(t) > 4 and t.endswith(("ches", "shes", "xes", "zes", "sses")):
             t = t[:-2]
         elif len(t) > 3 and t.endswith("s") and not t.endswith("ss"):
             t = t[:-1]
