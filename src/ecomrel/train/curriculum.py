@@ -23,7 +23,7 @@ from ecomrel.train.sft_config import SFTRunConfig
 
 log = logging.getLogger(__name__)
 
-STATIC_KINDS = ("ee", "ra")
+STATIC_KINDS = ("ee", "ra", "rag")
 """Kinds whose chains depend only on the pair and the gold grade (built once, up front)."""
 
 

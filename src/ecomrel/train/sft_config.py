@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ecomrel.config import apply_overrides, read_yaml_mapping, validate_config
 
-PhaseName = Literal["ee", "ra", "dr"]
-"""LREF's three chain kinds: expert explaining, rule adherence, decision reflection."""
+PhaseName = Literal["ee", "ra", "dr", "rag"]
+"""LREF's three chain kinds: expert explaining, rule adherence, decision reflection; and TaoSR1's
+retrieved-rule chains (``rag``, :mod:`ecomrel.reason.rag_chains`; ``phases: [rag]``)."""
 
 
 class LoRASettings(BaseModel):
@@ -145,7 +146,7 @@ class SFTRunConfig(BaseModel):
     @classmethod
     def _phases_unique(cls, v: list[str]) -> list[str]:
         if not v:
-            raise ValueError("phases must name at least one of ee, ra, dr")
+            raise ValueError("phases must name at least one of ee, ra, dr, rag")
         if len(set(v)) != len(v):
             raise ValueError(f"phases must not repeat a kind: {v}")
         return v
