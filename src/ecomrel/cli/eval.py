@@ -41,14 +41,21 @@ def eval_command(
     gains: str = typer.Option(
         "grade", "--gains", help="NDCG gains: grade | esci | raw-1 | 3:1,2:0.1,1:0.01,0:0."
     ),
+    by: str | None = typer.Option(
+        None,
+        "--by",
+        help="Also break every metric down by these queries-table columns, e.g. kind,band "
+        "(band = head/torso/tail derived from frequency when there is no band column).",
+    ),
 ) -> None:
     """Classification and ranking metrics of a prediction file: a table, and JSON with --out."""
-    from ecomrel.eval import evaluate, write_stage_metrics
+    from ecomrel.eval import evaluate, write_metrics
 
     names = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
-    report = evaluate(data, pred, split=split, metrics=names, gains=_gains(gains), name=stage)
+    segments = [c.strip() for c in by.split(",") if c.strip()] if by else None
+    report = evaluate(data, pred, split=split, metrics=names, gains=_gains(gains), name=stage, by=segments)
     console.print(report)
     if out is not None:
-        write_stage_metrics(out, stage, report.flat())
+        write_metrics(out, {stage: report.row()})
         full = report.save(out.parent / f"{stage}.report.json")
         console.print(f"metrics: {out}  (full report: {full})")

@@ -1,19 +1,25 @@
 """Grade-classification metrics: how well predicted grades match judged grades.
 
 Functional, ranx-style: metric names are strings, the result is ``{name: value}``. The counting
-metrics come from scikit-learn; only expected calibration error is written here with numpy
-(neither scikit-learn nor ranx has a multi-class ECE, and adding torchmetrics/netcal for one
-formula is not worth the dependency).
+metrics come from scikit-learn; the expected calibration error comes from
+:mod:`ecomrel.eval.calibration` (numpy; one binning for every ECE and reliability diagram).
 
 Metric names
     ``accuracy``, ``f1_micro``, ``f1_macro``, ``f1_weighted``;
-    ``precision`` / ``recall`` → one value per grade, keyed ``precision_<grade name>`` (NaN where
-    undefined: a grade never predicted has no precision, a grade never judged no recall);
+    ``precision`` / ``recall`` / ``f1`` → one value per grade, keyed ``precision_<grade name>``,
+    ``recall_<grade name>``, ``f1_<grade name>`` (NaN where undefined: a grade never predicted has
+    no precision, a grade never judged no recall; F1 is NaN where both are undefined);
     ``mae`` / ``rmse`` — ordinal error of ``pred_grade`` against the judged grade;
+    ``mae_expected`` / ``rmse_expected`` — error of the expected grade Σ k·p_k (needs ``expected``);
     ``raw_mae`` / ``raw_rmse`` — error on the source's raw scale (see :func:`grade_to_raw`);
     ``ece`` — top-label expected calibration error (needs grade probabilities);
-    ``optimistic_rate`` / ``pessimistic_rate`` — share of pairs predicted above / below the
-    judged grade (LREF's and TaoSR1's "optimistic bias" of LLM judges).
+    ``optimistic_rate`` / ``pessimistic_rate`` — share of *all pairs* predicted above / below the
+    judged grade (LREF's and TaoSR1's "optimistic bias" of LLM judges);
+    ``optimistic_error_share`` — share of the *errors* that over-grade: optimistic / (optimistic +
+    pessimistic), NaN when there is no error (0.5 = no directional bias; DPO de-biasing lowers it).
+
+The ECE's binning is :mod:`ecomrel.eval.calibration`'s, shared with the report's reliability
+diagrams.
 """
 
 from __future__ import annotations
@@ -31,7 +37,17 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
+from ecomrel.errors import ConfigError, DataError
+from ecomrel.eval.calibration import DEFAULT_BINS, expected_calibration_error
 from ecomrel.grades import DEFAULT_SCALE, GradeScale
+
+__all__ = [
+    "CLASSIFICATION_METRICS",
+    "classification_metrics",
+    "confusion_frame",
+    "expected_calibration_error",
+    "grade_to_raw",
+]
 
 CLASSIFICATION_METRICS: tuple[str, ...] = (
     "accuracy",
@@ -40,16 +56,23 @@ CLASSIFICATION_METRICS: tuple[str, ...] = (
     "f1_weighted",
     "precision",
     "recall",
+    "f1",
     "mae",
     "rmse",
+    "mae_expected",
+    "rmse_expected",
     "raw_mae",
     "raw_rmse",
     "ece",
     "optimistic_rate",
     "pessimistic_rate",
+    "optimistic_error_share",
 )
 NEEDS_RAW = frozenset({"raw_mae", "raw_rmse"})
 NEEDS_PROBS = frozenset({"ece"})
+NEEDS_EXPECTED = frozenset({"mae_expected", "rmse_expected"})
+PER_GRADE = ("precision", "recall", "f1")
+"""Request names that expand to one value per grade, keyed ``<name>_<grade name>``."""
 
 HOMEDEPOT_RAW_RANGE: tuple[float, float] = (1.0, 3.0)
 """Home Depot's rater mean runs 1–3, so grade ``s`` on 0..3 maps to ``raw = 1 + 2·s/3``."""
@@ -65,29 +88,15 @@ def grade_to_raw(s: np.ndarray, raw_range: tuple[float, float], max_grade: int) 
     return lo + (hi - lo) * np.asarray(s, dtype=float) / max_grade
 
 
-def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, n_bins: int = 10) -> float:
-    """Top-label ECE (Guo et al., 2017) with ``n_bins`` equal-width confidence bins.
-
-    Confidence = the largest probability, prediction = its grade; ECE = Σ_b (n_b/N)·|acc_b − conf_b|
-    over bins ``(i/n, (i+1)/n]`` (a confidence of exactly 0 falls in the first bin).
-    """
-    probs = np.asarray(probs, dtype=float)
-    y_true = np.asarray(y_true)
-    if len(y_true) == 0:
-        return float("nan")
-    conf = probs.max(axis=1)
-    correct = (probs.argmax(axis=1) == y_true).astype(float)
-    bins = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)
-    acc_sum = np.bincount(bins, weights=correct, minlength=n_bins)
-    conf_sum = np.bincount(bins, weights=conf, minlength=n_bins)
-    return float(np.abs(acc_sum - conf_sum).sum() / len(y_true))
-
-
-def available_metrics(has_raw: bool, has_probs: bool) -> list[str]:
-    """The default metric list given which optional inputs exist."""
+def available_metrics(has_raw: bool, has_probs: bool, has_expected: bool | None = None) -> list[str]:
+    """The default metric list given which optional inputs exist (``has_expected`` defaults to
+    ``has_probs``: the expected grade is computed from the probabilities)."""
+    has_expected = has_probs if has_expected is None else has_expected
     out = []
     for m in CLASSIFICATION_METRICS:
         if (m in NEEDS_RAW and not has_raw) or (m in NEEDS_PROBS and not has_probs):
+            continue
+        if m in NEEDS_EXPECTED and not has_expected:
             continue
         out.append(m)
     return out
@@ -103,11 +112,12 @@ def classification_metrics(
     raw_true: np.ndarray | None = None,
     raw_range: tuple[float, float] = HOMEDEPOT_RAW_RANGE,
     scale: GradeScale = DEFAULT_SCALE,
-    ece_bins: int = 10,
+    ece_bins: int = DEFAULT_BINS,
 ) -> dict[str, float]:
     """Compute the named classification metrics of predicted against judged grades.
 
-    ``probs`` (N × K) enables ``ece``; ``raw_true`` enables ``raw_mae``/``raw_rmse``, for which the
+    ``probs`` (N × K) enables ``ece``; ``expected`` (or ``probs``) enables ``*_expected``;
+    ``raw_true`` enables ``raw_mae``/``raw_rmse``, for which the
     prediction is ``expected`` (the expected grade Σ k·p_k, if given) else ``y_pred``, mapped by
     :func:`grade_to_raw`. ``metrics=None`` means every metric the inputs allow; naming one whose
     input is missing raises ``ValueError``.
@@ -116,17 +126,22 @@ def classification_metrics(
     y_pred = np.asarray(y_pred, dtype=int)
     has_raw = raw_true is not None
     has_probs = probs is not None
+    if expected is None and has_probs:
+        expected = np.asarray(probs, dtype=float) @ np.arange(np.asarray(probs).shape[1], dtype=float)
+    has_expected = expected is not None
     if metrics is None:
-        metrics = available_metrics(has_raw, has_probs)
+        metrics = available_metrics(has_raw, has_probs, has_expected)
     unknown = [m for m in metrics if m not in CLASSIFICATION_METRICS]
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"unknown classification metric(s) {unknown}; known: {', '.join(CLASSIFICATION_METRICS)}"
         )
     if not has_raw and any(m in NEEDS_RAW for m in metrics):
-        raise ValueError("raw_mae/raw_rmse need a raw_score column in the judgments")
+        raise DataError("raw_mae/raw_rmse need a raw_score column in the judgments")
     if not has_probs and any(m in NEEDS_PROBS for m in metrics):
-        raise ValueError("ece needs grade probabilities p_0..p_K in the predictions")
+        raise DataError("ece needs grade probabilities p_0..p_K in the predictions")
+    if not has_expected and any(m in NEEDS_EXPECTED for m in metrics):
+        raise DataError("mae_expected/rmse_expected need expected_grade or p_0..p_K in the predictions")
     if len(y_true) == 0:
         return {}
     labels = scale.grades
@@ -139,17 +154,20 @@ def classification_metrics(
             # Averages run over the grades seen in y_true ∪ y_pred (scikit-learn's default), so a
             # source without some grade (WANDS has no complement) is not charged a 0 for it.
             out[m] = float(f1_score(y_true, y_pred, average=avg, zero_division=0))
-        elif m in ("precision", "recall"):
-            p, r, _, _ = precision_recall_fscore_support(
+        elif m in PER_GRADE:
+            p, r, f, _ = precision_recall_fscore_support(
                 y_true, y_pred, labels=labels, average=None, zero_division=np.nan
             )  # NaN, not 0, for a grade never predicted (precision) or never judged (recall)
-            values = p if m == "precision" else r
+            values = {"precision": p, "recall": r, "f1": f}[m]
             for g, v in zip(labels, values, strict=True):
                 out[f"{m}_{scale.name(g)}"] = float(v)
         elif m == "mae":
             out[m] = float(mean_absolute_error(y_true, y_pred))
         elif m == "rmse":
             out[m] = float(root_mean_squared_error(y_true, y_pred))
+        elif m in NEEDS_EXPECTED:
+            fn = mean_absolute_error if m == "mae_expected" else root_mean_squared_error
+            out[m] = float(fn(y_true.astype(float), np.asarray(expected, dtype=float)))
         elif m in NEEDS_RAW:
             s = expected if expected is not None else y_pred
             raw_pred = grade_to_raw(s, raw_range, scale.max_grade)
@@ -163,6 +181,9 @@ def classification_metrics(
             out[m] = float(np.mean(y_pred > y_true))
         elif m == "pessimistic_rate":
             out[m] = float(np.mean(y_pred < y_true))
+        elif m == "optimistic_error_share":
+            wrong = y_pred != y_true
+            out[m] = float(np.mean(y_pred[wrong] > y_true[wrong])) if wrong.any() else float("nan")
     return out
 
 

@@ -5,7 +5,8 @@ pred_grade, optional p_0..p_K, expected_grade). Judged pairs without a predictio
 (``n_missing_predictions``) — they are absent from the classification metrics and rank as "not
 retrieved" (they still count in the ideal DCG). Predicted pairs without a judgment rank with gain 0.
 When the judgments carry ``true_grade`` (the synthetic sample's noise-free label), every metric
-is also computed against it, keyed ``true_grade/<metric>``.
+is also computed against it, keyed ``true_grade/<metric>``. ``by=[...]`` adds the same metrics per
+query segment (see :mod:`ecomrel.eval.segments`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecomrel.data.schema import DataError, Dataset, read_table
+from ecomrel.data.schema import Dataset, read_table
+from ecomrel.errors import ConfigError, DataError
+from ecomrel.eval.calibration import DEFAULT_BINS, ReliabilityBins, reliability_bins
 from ecomrel.eval.classification import (
     CLASSIFICATION_METRICS,
     HOMEDEPOT_RAW_RANGE,
@@ -25,8 +28,10 @@ from ecomrel.eval.classification import (
     classification_metrics,
     confusion_frame,
 )
+from ecomrel.eval.metrics_file import write_metrics
 from ecomrel.eval.ranking import Gains, is_ranking_metric, parse_metric, ranking_metrics
-from ecomrel.eval.report import Report, write_stage_metrics
+from ecomrel.eval.report import Report
+from ecomrel.eval.segments import MISSING, segment_labels, segment_order
 from ecomrel.grades import DEFAULT_SCALE, GradeScale
 
 DEFAULT_RANKING = ("ndcg@5", "ndcg@10", "mrr")
@@ -119,6 +124,17 @@ def _expected(pred: pd.DataFrame, scale: GradeScale) -> np.ndarray | None:
     return None
 
 
+def _segment_table(data: Dataset | str | Path | pd.DataFrame, judged: pd.DataFrame, by: Sequence[str]):
+    """query_id → segment labels for ``by``, from the dataset's queries table (or the frame itself)."""
+    if isinstance(data, str | Path):
+        data = Dataset.load(data)
+    if isinstance(data, Dataset):
+        return segment_labels(data.queries, by)
+    cols = ["query_id", *[c for c in by if c in judged.columns]]
+    queries = judged[cols].drop_duplicates("query_id")
+    return segment_labels(queries, by)
+
+
 def evaluate(
     data: Dataset | str | Path | pd.DataFrame,
     predictions: pd.DataFrame | str | Path,
@@ -132,6 +148,8 @@ def evaluate(
     scale: GradeScale = DEFAULT_SCALE,
     name: str = "eval",
     queries: Sequence[str] | set[str] | None = None,
+    by: Sequence[str] | None = None,
+    ece_bins: int = DEFAULT_BINS,
 ) -> Report:
     """Every requested metric of ``predictions`` against the judged pairs of ``split``.
 
@@ -142,6 +160,9 @@ def evaluate(
     ``raw_range`` maps the expected grade to the raw scale linearly (Home Depot: 1 + 2·s/3).
     ``queries`` restricts the evaluation to those query ids, so that a model that scored a
     subset of whole queries (the LLM judge on CPU) is compared with others on the same subset.
+    ``by`` names columns of the queries table (``kind``, ``band`` — derived from ``frequency``, see
+    :mod:`ecomrel.eval.segments` — or any user column): every metric is also computed per value of
+    each, in ``Report.segments[column][value]``.
     """
     judged, eng = _resolve(data, split)
     if queries is not None:
@@ -157,6 +178,84 @@ def evaluate(
     pred = check_predictions(predictions, scale, source)
     pred = pred[pred["query_id"].isin(set(judged["query_id"]))]
 
+    has_raw = "raw_score" in judged.columns and judged["raw_score"].notna().any()
+    pcols = scale.prob_columns()
+    has_probs = all(c in pred.columns for c in pcols)
+    has_eng = engagement is not None and not engagement.empty
+    if metrics is None:
+        metrics = [
+            *available_metrics(has_raw, has_probs, has_probs or "expected_grade" in pred.columns),
+            *DEFAULT_RANKING,
+            *(DEFAULT_ENGAGEMENT if has_eng else ()),
+        ]
+    cls_names = [m for m in metrics if m in CLASSIFICATION_METRICS]
+    rank_names = [m for m in metrics if m not in CLASSIFICATION_METRICS]
+    for m in rank_names:
+        if not is_ranking_metric(m):
+            raise ConfigError(
+                f"unknown metric {m!r}; classification: {', '.join(CLASSIFICATION_METRICS)}; "
+                "ranking: ndcg@k, mrr, mrr@k, engagement@k, atc_share@k"
+            )
+        parse_metric(m)
+
+    targets = ["grade"]
+    if "true_grade" in judged.columns and judged["true_grade"].notna().all():
+        targets.append("true_grade")
+    settings = dict(
+        cls_names=cls_names,
+        rank_names=rank_names,
+        targets=targets,
+        gains=gains,
+        mrr_threshold=mrr_threshold,
+        raw_range=raw_range,
+        scale=scale,
+        has_raw=has_raw,
+        has_probs=has_probs,
+        engagement=engagement if has_eng else None,
+        ece_bins=ece_bins,
+    )
+    out, counts, confusion, calibration = _compute(judged, pred, **settings)
+
+    segments: dict[str, dict[str, dict[str, float | int]]] = {}
+    if by:
+        labels = _segment_table(data, judged, list(dict.fromkeys(by)))
+        lab = judged[["query_id"]].merge(labels, on="query_id", how="left")
+        for col in labels.columns[1:]:
+            col_values = lab[col].fillna(MISSING).astype(str).to_numpy()
+            segments[col] = {}
+            for value in segment_order(col, col_values.tolist()):
+                qs = set(judged.loc[col_values == value, "query_id"])
+                seg_j = judged[judged["query_id"].isin(qs)].reset_index(drop=True)
+                seg_p = pred[pred["query_id"].isin(qs)]
+                m, c, _, _ = _compute(seg_j, seg_p, **settings)
+                segments[col][value] = {**m, **c}
+    return Report(
+        metrics=out,
+        counts=counts,
+        confusion=confusion,
+        name=name,
+        segments=segments,
+        calibration=calibration,
+    )
+
+
+def _compute(
+    judged: pd.DataFrame,
+    pred: pd.DataFrame,
+    *,
+    cls_names: list[str],
+    rank_names: list[str],
+    targets: list[str],
+    gains: Gains,
+    mrr_threshold: int,
+    raw_range: tuple[float, float],
+    scale: GradeScale,
+    has_raw: bool,
+    has_probs: bool,
+    engagement: pd.DataFrame | None,
+    ece_bins: int,
+) -> tuple[dict[str, float], dict[str, int], dict[str, pd.DataFrame], dict[str, ReliabilityBins]]:
+    """Metrics, counts, confusion matrices and reliability bins of one set of judged pairs."""
     merged = judged.merge(pred, on=KEY, how="left", indicator=True)
     has_pred = (merged["_merge"] == "both").to_numpy()
     scored = merged[has_pred]
@@ -168,33 +267,10 @@ def evaluate(
         "n_missing_predictions": len(judged) - n_judged_pred,
         "n_unjudged_predictions": len(pred) - n_judged_pred,
     }
-
-    has_raw = "raw_score" in judged.columns and judged["raw_score"].notna().any()
     pcols = scale.prob_columns()
-    has_probs = all(c in pred.columns for c in pcols)
-    has_eng = engagement is not None and not engagement.empty
-    if metrics is None:
-        metrics = [
-            *available_metrics(has_raw, has_probs),
-            *DEFAULT_RANKING,
-            *(DEFAULT_ENGAGEMENT if has_eng else ()),
-        ]
-    cls_names = [m for m in metrics if m in CLASSIFICATION_METRICS]
-    rank_names = [m for m in metrics if m not in CLASSIFICATION_METRICS]
-    for m in rank_names:
-        if not is_ranking_metric(m):
-            raise ValueError(
-                f"unknown metric {m!r}; classification: {', '.join(CLASSIFICATION_METRICS)}; "
-                "ranking: ndcg@k, mrr, mrr@k, engagement@k, atc_share@k"
-            )
-        parse_metric(m)
-
-    targets = ["grade"]
-    if "true_grade" in judged.columns and judged["true_grade"].notna().all():
-        targets.append("true_grade")
-
     out: dict[str, float] = {}
     confusion: dict[str, pd.DataFrame] = {}
+    calibration: dict[str, ReliabilityBins] = {}
     probs = scored[pcols].to_numpy(dtype=float) if has_probs else None
     for target in targets:
         prefix = "" if target == "grade" else TRUE_PREFIX
@@ -202,8 +278,9 @@ def evaluate(
         if target != "grade":  # the raw score belongs to the observed label, not the true one
             names = [m for m in names if m not in NEEDS_RAW]
         if len(scored):
+            y_true = scored[target].to_numpy(dtype=int)
             vals = classification_metrics(
-                scored[target].to_numpy(dtype=int),
+                y_true,
                 scored["pred_grade"].to_numpy(dtype=int),
                 names,
                 probs=probs,
@@ -211,9 +288,12 @@ def evaluate(
                 raw_true=scored["raw_score"].to_numpy(dtype=float) if has_raw else None,
                 raw_range=raw_range,
                 scale=scale,
+                ece_bins=ece_bins,
             )
             out.update({prefix + k: v for k, v in vals.items()})
             confusion[target] = confusion_frame(scored[target], scored["pred_grade"], scale)
+            if probs is not None:
+                calibration[target] = reliability_bins(probs, y_true, ece_bins)
         r_names = rank_names
         if target != "grade" and gains == "raw-1":
             r_names = [m for m in r_names if not m.startswith("ndcg")]
@@ -227,10 +307,10 @@ def evaluate(
                 gains=gains,
                 grade_col=target,
                 mrr_threshold=mrr_threshold,
-                engagement=engagement if has_eng else None,
+                engagement=engagement,
             )
             out.update({prefix + k: v for k, v in vals.items()})
-    return Report(metrics=out, counts=counts, confusion=confusion, name=name)
+    return out, counts, confusion, calibration
 
 
 def run_eval(
@@ -242,15 +322,17 @@ def run_eval(
     stage: str = "eval",
     metrics: Sequence[str] | None = None,
     gains: Gains = "grade",
+    by: Sequence[str] | None = None,
 ) -> dict[str, float]:
     """The ``ecomrel eval`` stage from Python: evaluate, merge ``{stage: metrics}`` into ``out``.
 
-    ``out`` (e.g. ``<run>/eval/metrics.json``) accumulates stages; the full report with confusion
-    matrices goes beside it as ``<stage>.report.json``. Returns the stage's scalar row.
+    ``out`` (e.g. ``<run>/eval/metrics.json``) accumulates stages (with ``segments`` when ``by`` is
+    given); the full report with confusion matrices goes beside it as ``<stage>.report.json``.
+    Returns the stage's scalar row.
     """
-    report = evaluate(data_dir, predictions, split=split, metrics=metrics, gains=gains, name=stage)
+    report = evaluate(data_dir, predictions, split=split, metrics=metrics, gains=gains, name=stage, by=by)
     if out is not None:
         out = Path(out)
-        write_stage_metrics(out, stage, report.flat())
+        write_metrics(out, {stage: report.row()})
         report.save(out.parent / f"{stage}.report.json")
     return report.flat()

@@ -33,6 +33,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ecomrel.errors import ConfigError, DataError
+
 GAIN_SCALE = 1_000_000
 """Fractional gains are sent to ranx as ``round(gain · GAIN_SCALE)`` (ranx qrels are integers)."""
 
@@ -53,12 +55,12 @@ def parse_metric(name: str) -> tuple[str, int]:
     """``"ndcg@10"`` → ``("ndcg", 10)``; ``k = 0`` means the whole list."""
     m = _METRIC.match(name)
     if m is None:
-        raise ValueError(
+        raise ConfigError(
             f"unknown ranking metric {name!r}; use ndcg@k, ndcg, mrr, mrr@k, engagement@k, atc_share@k"
         )
     base, k = m.group(1), int(m.group(2) or 0)
     if base in ("engagement", "atc_share") and k == 0:
-        raise ValueError(f"{name!r} needs a cut-off, e.g. {base}@10")
+        raise ConfigError(f"{name!r} needs a cut-off, e.g. {base}@10")
     return base, k
 
 
@@ -75,18 +77,18 @@ def gain_values(judged: pd.DataFrame, gains: Gains = "grade", grade_col: str = "
             gains = ESCI_GAINS
         elif gains == "raw-1":
             if "raw_score" not in judged.columns or judged["raw_score"].isna().all():
-                raise ValueError("gains 'raw-1' need a raw_score column in the judgments")
+                raise DataError("gains 'raw-1' need a raw_score column in the judgments")
             raw = judged["raw_score"].to_numpy(dtype=float)
             return np.clip(np.nan_to_num(raw - 1.0, nan=0.0), 0.0, None)
         else:
-            raise ValueError(
+            raise ConfigError(
                 f"unknown gains {gains!r}; presets: {', '.join(GAIN_PRESETS)} (or a grade→gain map)"
             )
     table = {int(k): float(v) for k, v in gains.items()}
     grades = judged[grade_col].to_numpy(dtype=int)
     missing = sorted(set(grades.tolist()) - table.keys())
     if missing:
-        raise ValueError(f"gain map has no entry for grade(s) {missing}")
+        raise ConfigError(f"gain map has no entry for grade(s) {missing}")
     return np.array([table[g] for g in grades], dtype=float)
 
 
@@ -179,6 +181,36 @@ def ranking_metrics(
     for m, base, k in parsed:
         if base in ("engagement", "atc_share"):
             if engagement is None or engagement.empty:
-                raise ValueError(f"{m} needs an engagement table")
+                raise DataError(f"{m} needs an engagement table")
             out[m] = _engagement(ranked, engagement, base, k)
     return {m: out[m] for m in metrics}
+
+
+def ndcg_at_k(
+    query_ids: Sequence[str] | np.ndarray,
+    scores: Sequence[float] | np.ndarray,
+    gains: Sequence[float] | np.ndarray,
+    k: int = 10,
+) -> float:
+    """Mean NDCG@k of parallel arrays (one row per judged pair), through ranx like :func:`ranking_metrics`.
+
+    Each row is one (query, product) pair with its model ``score`` and its judged ``gain`` (e.g. the
+    grade). Same formula, same skipping of all-zero queries and a deterministic tie rule: equal
+    scores keep the arrays' order (row ``i`` before row ``j > i``), as a stable sort would. ``k = 0``
+    means the whole list. NaN when no query has a positive gain. This is the function trainers call
+    instead of a hand-written NDCG.
+    """
+    q = np.asarray(query_ids).astype(str)
+    s = np.asarray(scores, dtype=float)
+    g = np.asarray(gains, dtype=float)
+    if not (len(q) == len(s) == len(g)):
+        raise ValueError(f"query_ids, scores and gains differ in length ({len(q)}, {len(s)}, {len(g)})")
+    if len(q) == 0:
+        return float("nan")
+    width = len(str(len(q)))
+    pid = np.array([str(i).zfill(width) for i in range(len(q))])  # ascending id = array order
+    run = pd.DataFrame({"query_id": q, "product_id": pid, "score": s})
+    name = f"ndcg@{k}" if k else "ndcg"
+    qrels = pd.DataFrame({"query_id": q, "product_id": pid})
+    qrels["value"] = np.rint(np.clip(g, 0, None) * GAIN_SCALE).astype(np.int64)
+    return _to_ranx(qrels[qrels["value"] > 0], rank_run(run), [name])[name]

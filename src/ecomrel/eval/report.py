@@ -1,16 +1,15 @@
-"""The evaluation report: scalar metrics, counts and confusion matrices; a Rich table and JSON.
+"""The evaluation report: scalar metrics, counts, confusion matrices, reliability bins and
+per-segment metrics; a Rich table and JSON.
 
-``metrics.json`` of a run folder is ``{stage: {metric: value}}`` with scalar values only;
-:func:`write_stage_metrics` merges one stage into it, so successive stages accumulate. The full
-report (with confusion matrices) is written by :meth:`Report.save` beside it.
+:meth:`Report.row` is what a run's ``metrics.json`` stores for one model (see
+:mod:`ecomrel.eval.metrics_file`, the one writer); :meth:`Report.save` writes the full report
+(with confusion matrices and reliability bins) as JSON.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,20 +18,9 @@ import pandas as pd
 from rich.console import Console, Group
 from rich.table import Table
 
-
-def _fmt(value: float | int | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:.4f}"
-
-
-def _json_safe(value: float | int | None) -> float | int | None:
-    """NaN (an undefined metric) is written as JSON ``null``, which every JSON reader accepts."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+from ecomrel.eval.calibration import ReliabilityBins
+from ecomrel.eval.metrics_file import SEGMENTS_KEY, json_safe
+from ecomrel.eval.summary import DISPLAY_METRICS, format_value, rich_table, segment_rows
 
 
 @dataclass
@@ -43,6 +31,10 @@ class Report:
     counts: dict[str, int] = field(default_factory=dict)
     confusion: dict[str, pd.DataFrame] = field(default_factory=dict)
     name: str = "eval"
+    segments: dict[str, dict[str, dict[str, float | int]]] = field(default_factory=dict)
+    """``{column: {value: {metric: value, n_pairs: …}}}`` when evaluated with ``by=[...]``."""
+    calibration: dict[str, ReliabilityBins] = field(default_factory=dict)
+    """Reliability bins per target (``grade``, ``true_grade``) when probabilities were given."""
 
     def __getitem__(self, key: str) -> float:
         return self.metrics[key]
@@ -54,16 +46,27 @@ class Report:
         """Metrics and counts in one scalar mapping — the row stored in ``metrics.json``."""
         return {**self.metrics, **self.counts}
 
+    def row(self) -> dict[str, Any]:
+        """:meth:`flat` plus ``segments`` (if any): one row of ``metrics.json``."""
+        out: dict[str, Any] = self.flat()
+        if self.segments:
+            out[SEGMENTS_KEY] = self.segments
+        return out
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "metrics": {k: _json_safe(v) for k, v in self.metrics.items()},
-            "counts": self.counts,
-            "confusion": {
-                target: {"labels": list(df.index), "matrix": df.to_numpy().tolist()}
-                for target, df in self.confusion.items()
-            },
-        }
+        return json_safe(
+            {
+                "name": self.name,
+                "metrics": self.metrics,
+                "counts": self.counts,
+                "confusion": {
+                    target: {"labels": list(df.index), "matrix": df.to_numpy().tolist()}
+                    for target, df in self.confusion.items()
+                },
+                "calibration": {t: b.to_dict() for t, b in self.calibration.items()},
+                SEGMENTS_KEY: self.segments,
+            }
+        )
 
     def to_json(self, indent: int = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
@@ -87,13 +90,17 @@ class Report:
         if true:
             t.add_column("vs true_grade", justify="right")
         for k, v in base.items():
-            row = [k, _fmt(v)]
+            row = [k, format_value(v, k)]
             if true:
-                row.append(_fmt(true[k]) if k in true else "")
+                row.append(format_value(true[k], k) if k in true else "")
             t.add_row(*row)
         for k, v in self.counts.items():
-            t.add_row(f"[dim]{k}[/]", f"[dim]{_fmt(v)}[/]", *([""] if true else []))
+            t.add_row(f"[dim]{k}[/]", f"[dim]{format_value(v, k)}[/]", *([""] if true else []))
         return t
+
+    def segment_tables(self, columns: tuple[str, ...] = DISPLAY_METRICS) -> list[Table]:
+        """One table per segment column: a row per value, the headline metrics and counts."""
+        return [rich_table(segment_rows(values, col, columns)) for col, values in self.segments.items()]
 
     def confusion_tables(self) -> list[Table]:
         out = []
@@ -108,44 +115,9 @@ class Report:
         return out
 
     def __rich__(self) -> Group:
-        return Group(self.table(), *self.confusion_tables())
+        return Group(self.table(), *self.confusion_tables(), *self.segment_tables())
 
     def __str__(self) -> str:
         console = Console(width=100, file=io.StringIO())
         console.print(self)
         return console.file.getvalue()
-
-
-def load_stage_metrics(path: str | Path) -> dict[str, dict[str, float]]:
-    path = Path(path)
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def write_stage_metrics(
-    path: str | Path, stage: str, metrics: Mapping[str, float]
-) -> dict[str, dict[str, float]]:
-    """Merge ``{stage: metrics}`` into the JSON file at ``path`` (atomic), keeping other stages."""
-    path = Path(path)
-    current = load_stage_metrics(path)
-    current[stage] = {k: _json_safe(v if isinstance(v, int) else float(v)) for k, v in metrics.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(current, indent=2, sort_keys=True, allow_nan=False))
-    tmp.replace(path)
-    return current
-
-
-def stages_table(stages: Mapping[str, Mapping[str, float]], metrics: list[str] | None = None) -> Table:
-    """One row per stage, one column per metric (default: metrics every stage shares, in order)."""
-    if metrics is None:
-        seen: list[str] = []
-        for row in stages.values():
-            seen.extend(k for k in row if k not in seen and not k.startswith("n_"))
-        metrics = seen
-    t = Table(title="metrics by stage")
-    t.add_column("stage")
-    for m in metrics:
-        t.add_column(m, justify="right")
-    for name, row in stages.items():
-        t.add_row(name, *[_fmt(row[m]) if m in row else "" for m in metrics])
-    return t

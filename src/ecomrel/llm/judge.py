@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ecomrel.data.schema import DataError, Dataset
+from ecomrel.eval.classification import classification_metrics
 from ecomrel.grades import DEFAULT_SCALE, GradeScale
 from ecomrel.llm.cumpt import THRESHOLDS_FILE, CumPT, tune
 from ecomrel.llm.judge_config import JudgeConfig
@@ -273,31 +274,10 @@ def judge_metrics(
     probs = scores[scale.prob_columns()].to_numpy()
     pred = scores["pred_grade"].to_numpy().astype(int)
     grades = np.asarray(grades).astype(int)
-    try:
-        from ecomrel.eval.classification import classification_metrics
-
-        names = ["accuracy", "f1_macro", "f1_weighted", "rmse", "ece", "optimistic_rate", "pessimistic_rate"]
-        out = classification_metrics(grades, pred, names, probs=probs, scale=scale)
-    except ImportError:  # the eval module is optional here
-        from sklearn.metrics import accuracy_score, f1_score
-
-        conf, hit = probs.max(1), (pred == grades)
-        bins = np.minimum((conf * 10).astype(int), 9)
-        ece = sum(
-            abs(hit[bins == b].mean() - conf[bins == b].mean()) * (bins == b).mean()
-            for b in range(10)
-            if (bins == b).any()
-        )
-        out = {
-            "accuracy": float(accuracy_score(grades, pred)),
-            "f1_macro": float(f1_score(grades, pred, average="macro", zero_division=0)),
-            "f1_weighted": float(f1_score(grades, pred, average="weighted", zero_division=0)),
-            "rmse": float(np.sqrt(np.mean((pred - grades) ** 2))),
-            "ece": float(ece),
-            "optimistic_rate": float(np.mean(pred > grades)),
-            "pessimistic_rate": float(np.mean(pred < grades)),
-        }
-    out["rmse_expected"] = float(np.sqrt(np.mean((scores["expected_grade"].to_numpy() - grades) ** 2)))
+    names = ["accuracy", "f1_macro", "f1_weighted", "rmse", "rmse_expected", "ece"]
+    names += ["optimistic_rate", "pessimistic_rate"]
+    expected = scores["expected_grade"].to_numpy(dtype=float)
+    out = classification_metrics(grades, pred, names, probs=probs, expected=expected, scale=scale)
     out["n"] = int(len(grades))
     return out
 
