@@ -199,7 +199,70 @@ def test_messages_verdicts_and_factory(request_for):
     assert parse_verdict("no conclusion") is None
     assert isinstance(make_teacher("builtin"), BuiltinTeacher)
     assert isinstance(make_teacher(None), BuiltinTeacher)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown teacher"):  # a ConfigError (a ValueError)
         make_teacher("gpt")
     reply = BuiltinTeacher().explain(request_for())
     assert reply.implied_grade == 3 and reply.reasoning.splitlines()[0].startswith("1. Query understanding")
+
+
+# --- failing early (issue 10) ------------------------------------------------------------------------
+
+
+def test_no_key_for_a_public_endpoint_fails_before_any_request(monkeypatch, tmp_path):
+    from ecomrel.errors import ConfigError
+
+    monkeypatch.delenv("ECOMREL_TEST_KEY", raising=False)
+    with pytest.raises(ConfigError, match="ECOMREL_TEST_KEY is not set"):
+        make_teacher(_config("https://api.example.com/v1", cache_dir=str(tmp_path / "c")))
+    assert not (tmp_path / "c").exists()  # nothing written
+    with pytest.raises(ConfigError, match="--base-url"):
+        make_teacher(_config(""))
+    with pytest.raises(ConfigError, match="--base-url"):
+        make_teacher(_config("api.example.com/v1"))
+    # a local server may run without a key; with a key any endpoint is fine
+    assert isinstance(make_teacher(_config("http://localhost:8000/v1")), OpenAITeacher)
+    monkeypatch.setenv("ECOMREL_TEST_KEY", "sk")
+    assert isinstance(make_teacher(_config("https://api.example.com/v1")), OpenAITeacher)
+
+
+def _closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"  # nothing listens there any more
+
+
+def test_consecutive_connection_failures_stop_the_teacher(request_for):
+    from ecomrel.reason.teacher import MAX_CONNECTION_FAILURES, TeacherUnavailable
+
+    teacher = OpenAITeacher(_config(_closed_port_url(), max_retries=10))
+    with pytest.raises(TeacherUnavailable, match="connection failures in a row"):
+        teacher.explain(request_for())
+    assert teacher.stats["requests"] == MAX_CONNECTION_FAILURES  # not max_retries + 1 = 11
+    start = time.monotonic()
+    with pytest.raises(TeacherUnavailable):  # the next pair fails at once, without a request
+        teacher.explain(request_for("lawn mower", "p14"))
+    assert teacher.stats["requests"] == MAX_CONNECTION_FAILURES and time.monotonic() - start < 0.5
+
+
+def test_chains_cli_fails_before_the_first_pair_without_key(tmp_path, monkeypatch, mini_products):
+    from typer.testing import CliRunner
+
+    from ecomrel.cli import app
+    from ecomrel.data.sample import write_sample
+
+    data = tmp_path / "data"
+    write_sample(data, n_products=60, n_queries=12, seed=0)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("ECOMREL_TEACHER_BASE_URL", raising=False)
+    r = CliRunner().invoke(
+        app, ["reason", "chains", "--data", str(data), "--out", str(tmp_path / "run"), "--teacher", "openai"]
+    )
+    assert r.exit_code == 2 and "OPENAI_API_KEY" in r.output and "Traceback" not in r.output, r.output
+    assert not (tmp_path / "run" / "cot" / "chains.parquet").exists()
+    bad = CliRunner().invoke(
+        app, ["reason", "chains", "--data", str(data), "--out", str(tmp_path / "run"), "--split", "nosuch"]
+    )
+    assert bad.exit_code == 2 and "nosuch" in bad.output and "train" in bad.output, bad.output

@@ -82,24 +82,35 @@ class _Slow(Backend):
 
 
 def test_graceful_shutdown_finishes_in_flight_requests():
+    """Stop the server only once all three requests are queued in the batcher (its pending count):
+    a request that was accepted is answered; a client still connecting would race the shutdown."""
     port = _free_port()
     backend = _Slow()
     app = create_app(ServeSettings(port=port, max_wait_ms=1), backend=backend)
     results: list[int] = []
+    errors: list[BaseException] = []
     with _Server(app, port) as srv:
 
         def call() -> None:
-            r = httpx.post(
-                srv.url + "/v1/rank", json={"query": "q", "candidates": [{"title": "t"}]}, timeout=30
-            )
-            results.append(r.status_code)
+            try:
+                r = httpx.post(
+                    srv.url + "/v1/rank", json={"query": "q", "candidates": [{"title": "t"}]}, timeout=30
+                )
+                results.append(r.status_code)
+            except BaseException as exc:  # recorded: a silent thread death would hide the cause
+                errors.append(exc)
 
         clients = [threading.Thread(target=call) for _ in range(3)]
         for t in clients:
             t.start()
         assert backend.started.wait(10)
+        deadline = time.time() + 10
+        while app.state.ecomrel["batcher"].pending_pairs < 3:  # one pair per request
+            assert time.time() < deadline, f"only {app.state.ecomrel['batcher'].pending_pairs} queued"
+            time.sleep(0.005)
         srv.stop()  # SIGTERM equivalent while the model is busy with the requests
         for t in clients:
             t.join(15)
+    assert errors == []
     assert results == [200, 200, 200]
     assert not srv.thread.is_alive()

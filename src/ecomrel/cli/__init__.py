@@ -29,8 +29,17 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        "-v",
+        help="Show third-party warnings and log records (default: they go to <run folder>/ecomrel.log).",
+    ),
 ) -> None:
     """ecomrel: curate data, teach and de-bias an LLM judge, distil it, rank with it, serve it."""
+    from ecomrel.cli.common import configure_output
+
+    configure_output(verbose)
 
 
 def _register() -> None:

@@ -1,9 +1,24 @@
-"""Helpers shared by the command modules: error reporting without tracebacks."""
+"""Helpers shared by the command modules: one-line user errors, and quiet third-party output.
+
+Errors: :func:`friendly_errors` prints a :class:`ecomrel.errors.UserError` as one line and exits
+with code 2; anything else is a bug and keeps its traceback.
+
+Output: without ``ecomrel --verbose`` third-party chatter (Python warnings such as transformers'
+FutureWarnings or torch's TracerWarnings, library log records such as ``DEBUG:bm25s`` or
+ONNX Runtime's quantization advice, transformers' LOAD REPORT tables) goes to a log file instead
+of the terminal: ``<run folder>/ecomrel.log`` once a command calls :func:`log_into`, else
+``~/.cache/ecomrel/ecomrel.log``. ecomrel's own warnings still reach the terminal.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+import warnings
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -11,6 +26,7 @@ from rich.console import Console
 from rich.markup import escape
 
 err_console = Console(stderr=True)
+LOG_NAME = "ecomrel.log"
 
 
 def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -29,3 +45,156 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(2) from None
 
     return wrapper
+
+
+def check_split(data: str | Path, split: str | None) -> None:
+    """A ``DataError`` naming ``splits.parquet`` and the splits it has when ``split`` is not one of them.
+
+    A folder without splits.parquet is left to the command (some use every pair then).
+    """
+    if not split:
+        return
+    from ecomrel.data.schema import DataError
+
+    path = Path(data) / "splits.parquet"
+    if not path.exists():
+        return
+    import pyarrow.parquet as pq
+
+    names = sorted({str(x) for x in pq.read_table(path, columns=["split"]).column("split").to_pylist()})
+    if split not in names:
+        raise DataError(f"--split {split!r}: no such split (has {', '.join(names) or 'none'})", file=path)
+
+
+def check_out_path(path: str | Path | None, option: str = "--out", kind: str = "folder") -> None:
+    """A ``ConfigError`` when an output path exists as the wrong kind (a file for a folder, or back)."""
+    if path is None:
+        return
+    from ecomrel.errors import ConfigError
+
+    p = Path(path)
+    if kind == "folder" and p.exists() and not p.is_dir():
+        raise ConfigError(f"{option} {p}: exists and is a file, expected a folder")
+    if kind == "file" and p.is_dir():
+        raise ConfigError(f"{option} {p}: is a folder, expected a file path")
+    parent = p.parent if kind == "file" else p
+    for anc in [parent, *parent.parents]:
+        if anc.exists():
+            if not anc.is_dir():
+                raise ConfigError(f"{option} {p}: {anc} is a file, not a folder")
+            break
+
+
+class RunLogHandler(logging.Handler):
+    """Keeps records in memory until a run folder is known (:meth:`use`), then appends to its log.
+
+    Records that never find a folder are written to the default log at exit (:meth:`close`).
+    """
+
+    def __init__(self, default: Path, max_buffer: int = 10_000) -> None:
+        super().__init__(logging.DEBUG)
+        self.default = default
+        self.max_buffer = max_buffer
+        self.path: Path | None = None
+        self._buffer: list[logging.LogRecord] = []
+        self._stream: Any = None
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    def use(self, path: Path) -> None:
+        self.acquire()
+        try:
+            if self._stream is not None:
+                self._stream.close()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.path = path
+            self._stream = path.open("a", encoding="utf-8")
+            for record in self._buffer:
+                self._write(record)
+            self._buffer.clear()
+        finally:
+            self.release()
+
+    def _write(self, record: logging.LogRecord) -> None:
+        self._stream.write(self.format(record) + "\n")
+        self._stream.flush()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self._stream is not None:
+                self._write(record)
+            elif len(self._buffer) < self.max_buffer:
+                self._buffer.append(record)
+        except Exception:  # pragma: no cover - logging must never break a command
+            self.handleError(record)
+
+    def close(self) -> None:
+        try:
+            if self._stream is None and self._buffer:
+                self.use(self.default)
+            if self._stream is not None:
+                self._stream.close()
+                self._stream = None
+        except OSError:  # pragma: no cover - an unwritable home: drop the records
+            pass
+        super().close()
+
+
+_handler: RunLogHandler | None = None
+
+
+def _default_log() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ecomrel" / LOG_NAME
+
+
+def configure_output(verbose: bool) -> None:
+    """Route third-party warnings and log records: to the terminal with ``verbose``, else to a log file."""
+    global _handler
+    root = logging.getLogger()
+    if _handler is not None:  # a second invocation in one process (tests): start over
+        root.removeHandler(_handler)
+        _handler.close()
+        _handler = None
+    if verbose:
+        logging.captureWarnings(False)
+        if not root.handlers:
+            logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+        return
+    _handler = RunLogHandler(_default_log())
+    root.addHandler(_handler)  # later logging.basicConfig calls (libraries, scripts) are no-ops now
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    logging.captureWarnings(True)  # warnings.warn → logger 'py.warnings' → the log file
+    # ecomrel's own warnings stay on the terminal
+    own = logging.getLogger("ecomrel")
+    if not any(getattr(h, "_ecomrel_console", False) for h in own.handlers):
+        console = logging.StreamHandler(sys.stderr)
+        console.setLevel(logging.WARNING)
+        console.setFormatter(logging.Formatter("warning: %(message)s"))
+        console._ecomrel_console = True  # type: ignore[attr-defined]
+        own.addHandler(console)
+    # transformers logs through a handler of its own (LOAD REPORT tables, deprecation notices);
+    # routed once it is imported, and told to stay quiet on its own stderr handler meanwhile
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _route_transformers()
+
+
+def _route_transformers() -> None:
+    """If transformers is already imported, send its records to the log file instead of stderr."""
+    tf = sys.modules.get("transformers.utils.logging")
+    if tf is None:
+        return
+    tf.disable_default_handler()
+    tf.enable_propagation()
+
+
+def log_into(folder: str | Path) -> Path | None:
+    """Write this command's log to ``<folder>/ecomrel.log`` (quiet mode only); returns the path."""
+    if _handler is None:
+        return None
+    _route_transformers()
+    _handler.use(Path(folder) / LOG_NAME)
+    return _handler.path

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ecomrel.cli.common import friendly_errors
+from ecomrel.cli.common import check_split, friendly_errors
 
 app = typer.Typer(
     help="Build reasoning chains (LREF Multi-CoT) and check business-rules files.", no_args_is_help=True
@@ -86,6 +86,14 @@ def chains(
     raw = cfg.model_dump()
     raw.update(update, teacher={**raw["teacher"], **t}, rag={**raw["rag"], **rag})
     cfg = validate_config(ChainConfig, raw, config, "chain")
+    # every input checked before the first pair: the split exists, the teacher can be reached
+    check_split(data, cfg.split)
+    if cfg.teacher.kind == "openai":
+        import os
+
+        from ecomrel.reason.teacher import check_endpoint
+
+        check_endpoint(cfg.teacher, os.environ.get(cfg.teacher.api_key_env, ""))
     report = run_chains(data, out, cfg, predictions=predictions)
     console.print(_table(report))
     if "rag" in report:

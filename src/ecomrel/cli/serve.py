@@ -1,4 +1,10 @@
-"""``ecomrel serve``: the relevance service over HTTP (FastAPI + uvicorn)."""
+"""``ecomrel serve``: the relevance service over HTTP (FastAPI + uvicorn).
+
+Options left out fall back to ``ECOMREL_SERVE_<FIELD>`` environment variables, then to the
+defaults of :class:`ecomrel.serve.settings.ServeSettings`. Every start-up problem (a bad option,
+a missing model folder, an unknown backend, a missing dependency, a taken port) is one line and
+exit 2, before uvicorn starts.
+"""
 
 from __future__ import annotations
 
@@ -11,42 +17,61 @@ from ecomrel.cli.common import friendly_errors
 
 @friendly_errors
 def serve_command(
-    model: Path = typer.Option(
-        ..., "--model", "-m", help="Distill folder, ONNX export, or torch student folder."
+    model: Path | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Distill folder (runs/demo/distill), ONNX export, or torch student folder.",
     ),
-    host: str = typer.Option("127.0.0.1", "--host", help="Bind address."),
-    port: int = typer.Option(8000, "--port", help="Bind port."),
+    host: str | None = typer.Option(None, "--host", help="Bind address [127.0.0.1]."),
+    port: int | None = typer.Option(None, "--port", help="Bind port, 0..65535 [8000]."),
     api_key_env: str | None = typer.Option(
         None,
         "--api-key-env",
         help="Environment variable holding the API key (header X-API-Key); unset = open.",
     ),
-    backend: str = typer.Option("onnx-int8", "--backend", help="onnx-int8 | onnx-fp32 | torch | llm."),
-    threads: int = typer.Option(1, "--threads", help="Model inference threads."),
-    max_batch: int = typer.Option(64, "--max-batch", help="Micro-batch: most pairs per model call."),
-    max_wait_ms: float = typer.Option(
-        5.0, "--max-wait-ms", help="Micro-batch: longest wait to fill a batch."
+    backend: str | None = typer.Option(
+        None, "--backend", help="onnx-int8 | onnx-fp32 | torch | llm [onnx-int8]."
     ),
-    max_candidates: int = typer.Option(200, "--max-candidates", help="Most candidates per /v1/rank request."),
-    max_pairs: int = typer.Option(256, "--max-pairs", help="Most pairs per /v1/relevance request."),
+    threads: int | None = typer.Option(None, "--threads", help="Model inference threads, >= 1 [1]."),
+    max_batch: int | None = typer.Option(
+        None, "--max-batch", help="Micro-batch: most pairs per model call [64]."
+    ),
+    max_wait_ms: float | None = typer.Option(
+        None, "--max-wait-ms", help="Micro-batch: longest wait to fill a batch [5]."
+    ),
+    max_candidates: int | None = typer.Option(
+        None, "--max-candidates", help="Most candidates per /v1/rank request [200]."
+    ),
+    max_pairs: int | None = typer.Option(
+        None, "--max-pairs", help="Most pairs per /v1/relevance request [256]."
+    ),
+    max_body_bytes: int | None = typer.Option(
+        None, "--max-body-bytes", help="Largest request body; larger gets 413 unread [4194304]."
+    ),
     adapter: Path | None = typer.Option(None, "--adapter", help="LoRA adapter of the judge (backend llm)."),
 ) -> None:
     """Serve POST /v1/relevance and /v1/rank, /healthz, /readyz, /metrics (Prometheus), /docs."""
     from ecomrel.serve.app import run_server
-    from ecomrel.serve.settings import ServeSettings
+    from ecomrel.serve.settings import load_settings
 
-    run_server(
-        ServeSettings(
-            model=model,
-            host=host,
-            port=port,
-            api_key_env=api_key_env,
-            backend=backend,
-            threads=threads,
-            max_batch=max_batch,
-            max_wait_ms=max_wait_ms,
-            max_candidates=max_candidates,
-            adapter=adapter,
-            max_pairs=max_pairs,
-        )
+    given = dict(
+        model=model,
+        host=host,
+        port=port,
+        api_key_env=api_key_env,
+        backend=backend,
+        threads=threads,
+        max_batch=max_batch,
+        max_wait_ms=max_wait_ms,
+        max_candidates=max_candidates,
+        max_pairs=max_pairs,
+        max_body_bytes=max_body_bytes,
+        adapter=adapter,
     )
+    settings = load_settings(**{k: v for k, v in given.items() if v is not None})
+    if settings.model is None:
+        from ecomrel.errors import ConfigError
+
+        raise ConfigError("--model (env ECOMREL_SERVE_MODEL) is required: a distill, ONNX or student folder")
+    run_server(settings)

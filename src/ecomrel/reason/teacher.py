@@ -2,9 +2,14 @@
 OpenAI-compatible chat-completions endpoint (LREF used GPT, TaoSR1 DeepSeek-R1).
 
 The API teacher is built for long offline runs: timeouts, retries with exponential backoff on
-429/5xx/timeouts (honouring ``Retry-After``), a client-side rate limit, and an on-disk cache of
-responses (one JSON file per request, keyed by the SHA-256 of the request without the key), so an
-interrupted build resumes without paying twice.
+429/5xx/timeouts (honouring ``Retry-After``; done by ``tenacity``), a client-side rate limit, and an
+on-disk cache of responses (one JSON file per request, keyed by the SHA-256 of the request without
+the key), so an interrupted build resumes without paying twice.
+
+It fails early rather than late: without an API key (``api_key_env`` unset or empty) it refuses to
+start unless the base URL is a loopback address (a local server such as vLLM needs none), and after
+``MAX_CONNECTION_FAILURES`` connection failures in a row (nothing listening, DNS failure) every
+further call fails at once with :class:`TeacherUnavailable` instead of retrying pair after pair.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
+from ecomrel.errors import ConfigError, MissingDependencyError, UserError
 from ecomrel.grades import DEFAULT_SCALE, GradeScale
 from ecomrel.reason.analyst import Analysis
 from ecomrel.reason.chains_config import TeacherConfig
@@ -27,8 +34,25 @@ from ecomrel.reason.rules import RuleOutcome
 log = logging.getLogger(__name__)
 
 
-class TeacherError(RuntimeError):
+class TeacherError(UserError):
     """The teacher could not answer (endpoint down, retries exhausted, malformed response)."""
+
+
+class TeacherUnavailable(TeacherError):
+    """The endpoint cannot be reached at all (several connection failures in a row)."""
+
+
+class _Retryable(Exception):
+    """One failed attempt worth retrying; ``delay`` is the server's Retry-After, if any."""
+
+    def __init__(self, why: str, delay: float | None = None, connection: bool = False) -> None:
+        super().__init__(why)
+        self.delay = delay
+        self.connection = connection
+
+
+MAX_CONNECTION_FAILURES = 3
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
 
 
 @dataclass
@@ -143,14 +167,21 @@ class _RateLimiter:
 
 
 class OpenAITeacher:
-    """EE chains from an OpenAI-compatible ``/chat/completions`` endpoint (uses httpx)."""
+    """EE chains from an OpenAI-compatible ``/chat/completions`` endpoint (httpx + tenacity)."""
 
     name = "openai"
     RETRY_STATUS = (408, 409, 425, 429, 500, 502, 503, 504)
 
     def __init__(self, config: TeacherConfig, cache_dir: str | Path | None = None, client: Any = None):
-        import httpx
-
+        try:
+            import httpx
+            import tenacity  # noqa: F401 - checked here, used per request
+        except ImportError as exc:
+            raise MissingDependencyError(
+                f"--teacher openai needs {exc.name}: pip install 'ecomrel[train]'"
+            ) from None
+        key = os.environ.get(config.api_key_env, "")
+        check_endpoint(config, key)  # before any file or connection: fail before the first pair
         self.config = config
         folder = cache_dir or config.cache_dir
         self.cache_dir = Path(folder) if folder else None
@@ -159,9 +190,7 @@ class OpenAITeacher:
         self._limiter = _RateLimiter(config.requests_per_second)
         self._client = client or httpx.Client(timeout=httpx.Timeout(config.timeout_s))
         self.stats = {"requests": 0, "cache_hits": 0, "retries": 0, "errors": 0}
-        key = os.environ.get(config.api_key_env, "")
-        if not key:
-            log.warning("%s is not set: calling %s without an API key", config.api_key_env, config.base_url)
+        self._connection_failures = 0  # in a row, across requests
         self._headers = {"Content-Type": "application/json"}
         if key:
             self._headers["Authorization"] = f"Bearer {key}"
@@ -208,41 +237,70 @@ class OpenAITeacher:
             tmp.replace(path)
         return text, False
 
-    def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def _attempt(self, url: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """One request: the JSON answer, ``_Retryable`` for a failure worth retrying, else TeacherError."""
         import httpx
 
         c = self.config
-        url = c.base_url.rstrip("/") + "/chat/completions"
-        last = "no attempt"
-        for attempt in range(c.max_retries + 1):
-            if attempt:
-                self.stats["retries"] += 1
-            self._limiter.wait()
-            self.stats["requests"] += 1
-            delay = None
+        if self._connection_failures >= MAX_CONNECTION_FAILURES:
+            raise TeacherUnavailable(
+                f"{url}: unreachable ({self._connection_failures} connection failures in a row); "
+                "check --base-url and that the server is up"
+            )
+        self._limiter.wait()
+        self.stats["requests"] += 1
+        try:
+            r = self._client.post(url, json=payload, headers=self._headers, timeout=c.timeout_s)
+        except httpx.TimeoutException:
+            self._connection_failures = 0  # something answered the connection
+            raise _Retryable(f"timed out after {c.timeout_s:g}s") from None
+        except httpx.TransportError as exc:
+            self._connection_failures += 1
+            raise _Retryable(f"connection error: {exc}", connection=True) from None
+        self._connection_failures = 0
+        if r.status_code == 200:
             try:
-                r = self._client.post(url, json=payload, headers=self._headers, timeout=c.timeout_s)
-            except httpx.TimeoutException:
-                last = f"timed out after {c.timeout_s:g}s"
-            except httpx.TransportError as exc:
-                last = f"connection error: {exc}"
-            else:
-                if r.status_code == 200:
-                    try:
-                        return r.json()
-                    except ValueError:
-                        last = "response is not JSON"
-                elif r.status_code in self.RETRY_STATUS:
-                    last = f"HTTP {r.status_code}"
-                    delay = _retry_after(r.headers.get("retry-after"))
-                else:
-                    self.stats["errors"] += 1
-                    raise TeacherError(f"{url}: HTTP {r.status_code}: {r.text[:300]}")
-            if attempt < c.max_retries:
-                backoff = min(c.max_backoff_s, c.backoff_s * (2**attempt))
-                time.sleep(min(c.max_backoff_s, delay) if delay is not None else backoff)
-        self.stats["errors"] += 1
-        raise TeacherError(f"{url}: gave up after {c.max_retries + 1} attempts ({last})")
+                return r.json()
+            except ValueError:
+                raise _Retryable("response is not JSON") from None
+        if r.status_code in self.RETRY_STATUS:
+            raise _Retryable(f"HTTP {r.status_code}", delay=_retry_after(r.headers.get("retry-after")))
+        raise TeacherError(f"{url}: HTTP {r.status_code}: {r.text[:300]}")
+
+    def _wait(self, state: Any) -> float:
+        """Retry-After when the server sent one, else exponential backoff; both capped."""
+        c = self.config
+        exc = state.outcome.exception() if state.outcome is not None else None
+        delay = getattr(exc, "delay", None)
+        if delay is None:
+            delay = c.backoff_s * (2 ** (state.attempt_number - 1))
+        return min(c.max_backoff_s, delay)
+
+    def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
+        from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt
+
+        c = self.config
+        url = c.base_url.rstrip("/") + "/chat/completions"
+
+        def count_retry(state: Any) -> None:
+            self.stats["retries"] += 1
+
+        retrying = Retrying(
+            stop=stop_after_attempt(c.max_retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retryable),
+            before_sleep=count_retry,
+            reraise=False,
+        )
+        try:
+            return retrying(self._attempt, url, payload)
+        except RetryError as exc:
+            self.stats["errors"] += 1
+            last = exc.last_attempt.exception()
+            raise TeacherError(f"{url}: gave up after {c.max_retries + 1} attempts ({last})") from None
+        except TeacherError:
+            self.stats["errors"] += 1
+            raise
 
     # --- the teacher ------------------------------------------------------------------
     def explain(self, request: TeacherRequest) -> TeacherReply:
@@ -273,13 +331,30 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+def check_endpoint(config: TeacherConfig, key: str) -> None:
+    """``ConfigError`` naming the option when the API teacher cannot work: no base URL, or no key
+    for a non-local endpoint (a loopback server, e.g. a local vLLM, may need none)."""
+    url = (config.base_url or "").strip()
+    parts = urlsplit(url)
+    if not url or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"--base-url {url!r}: the OpenAI-compatible teacher needs an http(s) base URL such as "
+            "http://localhost:8000/v1 (or env ECOMREL_TEACHER_BASE_URL)"
+        )
+    if not key and parts.hostname not in LOOPBACK_HOSTS:
+        raise ConfigError(
+            f"--teacher openai: environment variable {config.api_key_env} is not set or empty, "
+            f"and {url} is not a local server; set it (or --api-key-env NAME) before building chains"
+        )
+
+
 def make_teacher(config: TeacherConfig | str | None = None, cache_dir: str | Path | None = None) -> Teacher:
     """A teacher from its config (or the names 'builtin' / 'openai' with default settings)."""
     if config is None or config == "builtin":
         return BuiltinTeacher()
     if isinstance(config, str):
         if config != "openai":
-            raise ValueError(f"unknown teacher {config!r}; use builtin or openai")
+            raise ConfigError(f"--teacher {config!r}: unknown teacher; use builtin or openai")
         config = TeacherConfig(kind="openai")
     if config.kind == "builtin":
         return BuiltinTeacher()

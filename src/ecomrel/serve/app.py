@@ -10,7 +10,10 @@ Endpoints::
     GET  /openapi.json   the schema (FastAPI), /docs the UI
 
 With an API key configured every endpoint except /healthz and /readyz needs header
-``X-API-Key``: 401 without it. Scoring goes through :class:`~ecomrel.serve.batching.MicroBatcher`.
+``X-API-Key``: 401 without it. A request body larger than ``max_body_bytes`` gets 413 before it is
+read (a declared Content-Length is checked first; a streamed body is counted as it arrives).
+Request fields are strictly typed (``"price": "12.5"`` or ``"top_k": true`` → 422).
+Scoring goes through :class:`~ecomrel.serve.batching.MicroBatcher`.
 On shutdown uvicorn stops accepting connections and waits for in-flight requests; the lifespan
 then drains the batcher, so a request that was accepted is answered.
 """
@@ -29,6 +32,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import APIKeyHeader
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ecomrel import __version__
 from ecomrel.serve.backends import Backend, Tiering, load_backend
@@ -90,6 +95,60 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
+# --- request body limit ------------------------------------------------------------------------------
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while reading a request body past the limit; the app answers 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            status_code=413,
+            detail=f"request body exceeds {limit:,} bytes (max_body_bytes; ECOMREL_SERVE_MAX_BODY_BYTES)",
+        )
+
+
+class BodyLimit:
+    """ASGI middleware: refuse a body over ``max_bytes`` without reading it into memory.
+
+    A declared ``Content-Length`` over the limit fails on the first read (nothing is read); a body
+    without one (chunked) is counted chunk by chunk and fails as soon as it passes the limit, so
+    at most ``max_bytes`` plus one chunk is ever held. The exception is an ``HTTPException``, which
+    FastAPI re-raises from its body reader, so the answer is the app's JSON 413.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = None
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = None
+        seen = 0
+        limit = self.max_bytes
+
+        async def limited() -> Message:
+            nonlocal seen
+            if declared is not None and declared > limit:
+                raise BodyTooLarge(limit)
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, limited, send)
+
+
 # --- the app -----------------------------------------------------------------------------------------
 
 
@@ -126,6 +185,8 @@ def create_app(settings: ServeSettings | None = None, backend: Backend | None = 
     schemas = build_schemas(settings)
     metrics = Metrics()
     state: dict[str, Any] = {"backend": backend, "batcher": None, "ready": False, "tiering": None}
+    if backend is not None:  # a bad thresholds file fails here, not inside the server's lifespan
+        state["tiering"] = Tiering.for_model(getattr(backend, "model_dir", None) or settings.model)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -139,8 +200,8 @@ def create_app(settings: ServeSettings | None = None, backend: Backend | None = 
                 adapter=settings.adapter,
             )
             state["backend"] = be
-        model_dir = getattr(be, "model_dir", None) or settings.model
-        state["tiering"] = Tiering.for_model(model_dir)
+        if state["tiering"] is None:
+            state["tiering"] = Tiering.for_model(getattr(be, "model_dir", None) or settings.model)
         be.predict_proba(["warm up"], [{"title": "warm up"}])  # first call allocates; keep it off the clock
         batcher = MicroBatcher(
             be.predict_proba,
@@ -170,6 +231,7 @@ def create_app(settings: ServeSettings | None = None, backend: Backend | None = 
     app.state.ecomrel = state
     app.state.settings = settings
     app.state.metrics = metrics
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.middleware("http")
     async def guard_and_measure(request: Request, call_next):
@@ -212,7 +274,12 @@ def create_app(settings: ServeSettings | None = None, backend: Backend | None = 
         return await batcher.submit(queries, products)
 
     responses = {
+        400: {"model": ErrorOut, "description": "The body cannot be parsed (e.g. not UTF-8)"},
         401: {"model": ErrorOut, "description": "Missing or invalid API key"},
+        413: {
+            "model": ErrorOut,
+            "description": f"Request body over {settings.max_body_bytes:,} bytes (max_body_bytes)",
+        },
         422: {"model": ErrorOut, "description": "Invalid request: the message names the field and why"},
         503: {"model": ErrorOut, "description": "Not ready, shutting down, or overloaded"},
     }
@@ -284,7 +351,13 @@ def create_app(settings: ServeSettings | None = None, backend: Backend | None = 
         response_class=PlainTextResponse,
         tags=["ops"],
         dependencies=[Security(_api_key_doc)],
-        responses={401: {"model": ErrorOut}},
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+            401: {
+                "description": "Missing or invalid API key",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+            },
+        },
     )
     async def metrics_endpoint() -> Response:
         """Prometheus text exposition."""
@@ -298,9 +371,30 @@ def create_app(settings: ServeSettings | None = None, backend: Backend | None = 
 
 def run_server(settings: ServeSettings) -> None:
     """Serve with uvicorn until SIGINT/SIGTERM; in-flight requests get ``graceful_timeout_s`` to finish."""
+    import socket
+
     import uvicorn
 
-    app = create_app(settings)
+    from ecomrel.errors import ConfigError
+
+    with socket.socket() as probe:  # a taken port is a one-line error, not uvicorn's exit 1
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as exc:
+            raise ConfigError(
+                f"--host {settings.host} --port {settings.port}: cannot bind ({exc.strerror})"
+            ) from None
+    # load the model before uvicorn starts: a missing folder, unknown backend or missing dependency
+    # is a one-line error with exit 2 instead of a startup traceback inside the server's lifespan
+    backend = load_backend(
+        settings.backend,
+        settings.model,
+        threads=settings.threads,
+        llm_batch_size=settings.llm_batch_size,
+        adapter=settings.adapter,
+    )
+    app = create_app(settings, backend=backend)
     uvicorn.run(
         app,
         host=settings.host,

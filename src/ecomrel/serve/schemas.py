@@ -3,25 +3,36 @@
 The limits (pairs per request, candidates per ranking, text lengths) come from
 :class:`~ecomrel.serve.settings.ServeSettings`, so the models are built per app by
 :func:`build_schemas`; the OpenAPI schema therefore shows the limits the server enforces.
+Request models are strict (pydantic ``strict=True``): no coercion, so ``"price": "12.5"``,
+``"price": false`` and ``"top_k": true`` are 422 rather than silently converted; a price must be
+a finite JSON number (``NaN``/``Infinity`` → 422 "finite number").
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ecomrel.serve.settings import ServeSettings
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
-def _utf8(value: str | None) -> str | None:
-    """JSON allows lone surrogates ("\\ud800"); tokenizers do not. Refuse them as a 422, not a 500."""
-    if value is not None:
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+
+def _utf8(value: object) -> object:
+    """JSON allows lone surrogates ("\\ud800"), which are valid per the schema but no tokenizer can
+    encode: they become U+FFFD (the replacement character) instead of failing the request."""
+    if isinstance(value, str) and _SURROGATE.search(value):
+        return _SURROGATE.sub("\ufffd", value)
+    return value
+
+
+def _whole_number(value: object) -> object:
+    """JSON Schema's ``integer`` includes ``5.0``; strict mode would refuse it. Booleans stay refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
@@ -77,7 +88,7 @@ class Schemas:
 
 def build_schemas(settings: ServeSettings) -> Schemas:
     """Request models carrying the limits of ``settings`` (max_length/min_length → 422 naming the field)."""
-    Text = Annotated[str, Field(max_length=settings.max_text_chars), AfterValidator(_utf8)]
+    Text = Annotated[str, Field(max_length=settings.max_text_chars), BeforeValidator(_utf8)]
     # "not blank" is a schema pattern (not a Python check) so that the OpenAPI schema states it
     Query = Annotated[
         str,
@@ -87,46 +98,46 @@ def build_schemas(settings: ServeSettings) -> Schemas:
             pattern=r"\S",
             description="The search query; must contain a non-space character.",
         ),
-        AfterValidator(_utf8),
+        BeforeValidator(_utf8),
     ]
 
     class Product(BaseModel):
         """A product as the client knows it; the server builds the student's text from these fields."""
 
-        model_config = ConfigDict(extra="forbid")
-        product_id: Annotated[str, Field(max_length=256), AfterValidator(_utf8)] | None = None
+        model_config = ConfigDict(extra="forbid", strict=True)
+        product_id: Annotated[str, Field(max_length=256), BeforeValidator(_utf8)] | None = None
         title: Annotated[Text, Field(min_length=1)]
         brand: Text | None = None
         category: Text | None = Field(None, description="Category path, e.g. 'Home > Kitchen > Drinkware'.")
         attributes: (
             Annotated[
-                dict[Annotated[str, Field(max_length=256), AfterValidator(_utf8)], Text],
+                dict[Annotated[str, Field(max_length=256), BeforeValidator(_utf8)], Text],
                 Field(max_length=settings.max_attributes),
             ]
             | None
         ) = None
-        price: Annotated[float, Field(ge=0, le=1e9)] | None = None
+        price: Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)] | None = None
         description: Text | None = None
 
     class Pair(BaseModel):
-        model_config = ConfigDict(extra="forbid")
+        model_config = ConfigDict(extra="forbid", strict=True)
         query: Query
         product: Product
 
     class RelevanceRequest(BaseModel):
         """Pairs to grade."""
 
-        model_config = ConfigDict(extra="forbid")
+        model_config = ConfigDict(extra="forbid", strict=True)
         pairs: list[Pair] = Field(min_length=1, max_length=settings.max_pairs)
 
     class RankRequest(BaseModel):
         """One query and its candidates, to be ordered by relevance."""
 
-        model_config = ConfigDict(extra="forbid")
+        model_config = ConfigDict(extra="forbid", strict=True)
         query: Query
         candidates: list[Product] = Field(min_length=1, max_length=settings.max_candidates)
-        top_k: Annotated[int, Field(ge=1, le=settings.max_candidates)] | None = Field(
-            None, description="Return only the best top_k candidates."
-        )
+        top_k: (
+            Annotated[int, Field(ge=1, le=settings.max_candidates), BeforeValidator(_whole_number)] | None
+        ) = Field(None, description="Return only the best top_k candidates.")
 
     return Schemas(Product=Product, Pair=Pair, RelevanceRequest=RelevanceRequest, RankRequest=RankRequest)

@@ -1,19 +1,29 @@
-"""Service settings: model, backend, network, API key, request limits and micro-batching."""
+"""Service settings: model, backend, network, API key, request limits and micro-batching.
+
+``ServeSettings`` is a pydantic-settings model: every field can also come from an environment
+variable ``ECOMREL_SERVE_<FIELD>`` (``ECOMREL_SERVE_PORT=9000``, ``ECOMREL_SERVE_MAX_BODY_BYTES=1000000``);
+arguments given to the constructor (the ``ecomrel serve`` options) win over the environment.
+:func:`load_settings` is the one-line-error front door the CLI uses.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ecomrel.data.schema import DataError
+from ecomrel.errors import ConfigError
+
+ENV_PREFIX = "ECOMREL_SERVE_"
 
 
-class ServeSettings(BaseModel):
+class ServeSettings(BaseSettings):
     """Everything ``create_app`` and ``ecomrel serve`` need. Limits are enforced by the request schemas."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
     model: Path | None = Field(
         None,
@@ -28,6 +38,11 @@ class ServeSettings(BaseModel):
         None, description="Name of the environment variable that holds the API key; unset = no auth."
     )
     threads: int = Field(1, ge=1, description="Model inference threads (ONNX Runtime intra-op / torch).")
+    max_body_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=1,
+        description="Largest request body in bytes; larger ones get 413 before the body is read.",
+    )
     max_pairs: int = Field(256, ge=1, description="Most pairs in one /v1/relevance request.")
     max_candidates: int = Field(200, ge=1, description="Most candidates in one /v1/rank request.")
     max_query_chars: int = Field(512, ge=1, description="Longest query, in characters.")
@@ -50,5 +65,23 @@ class ServeSettings(BaseModel):
             return None
         key = os.environ.get(self.api_key_env, "")
         if not key:
-            raise DataError(f"--api-key-env {self.api_key_env}: environment variable is not set or empty")
+            raise ConfigError(f"--api-key-env {self.api_key_env}: environment variable is not set or empty")
         return key
+
+
+def option_name(field: str) -> str:
+    """The ``ecomrel serve`` option and environment variable of a settings field."""
+    return f"--{field.replace('_', '-')} (env {ENV_PREFIX}{field.upper()})"
+
+
+def load_settings(**given: Any) -> ServeSettings:
+    """``ServeSettings(**given)`` (plus the environment); a one-line ``ConfigError`` naming the option."""
+    try:
+        return ServeSettings(**given)
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            field = str(e["loc"][0]) if e.get("loc") else "settings"
+            value = f" = {e['input']!r}" if "input" in e and not isinstance(e["input"], dict) else ""
+            problems.append(f"{option_name(field)}{value}: {e['msg']}")
+        raise ConfigError("serve: " + "; ".join(problems)) from None
