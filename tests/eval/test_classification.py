@@ -154,10 +154,10 @@ def test_evaluate_on_a_data_folder_split(tmp_path):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda p: pd.concat([p, p.iloc[[0]]]), "row 4: duplicate pair"),
-        (lambda p: p.assign(score=[0.1, np.nan, 0.2, 0.3]), "row 1: field score"),
-        (lambda p: p.assign(pred_grade=[0, 1, 7, 0]), "row 2: field pred_grade"),
-        (lambda p: p.assign(p_3=[0.9, 0.1, 0.5, 0.0]), "row 2: fields p_0..p_3"),
+        (lambda p: pd.concat([p, p.iloc[[0]]]), "row 5: duplicate pair"),
+        (lambda p: p.assign(score=[0.1, np.nan, 0.2, 0.3]), "row 2: field score"),
+        (lambda p: p.assign(pred_grade=[0, 1, 7, 0]), "row 3: field pred_grade"),
+        (lambda p: p.assign(p_3=[0.9, 0.1, 0.5, 0.0]), "row 3: fields p_0..p_3"),
         (lambda p: p.drop(columns=["p_2"]), "probability columns"),
         (lambda p: p.drop(columns=["score"]), "missing column"),
     ],

@@ -43,7 +43,9 @@ KEY = ["query_id", "product_id"]
 def check_predictions(
     pred: pd.DataFrame, scale: GradeScale = DEFAULT_SCALE, source: str = "predictions"
 ) -> pd.DataFrame:
-    """Validate a prediction frame against the contract; ``DataError`` names file, row and field."""
+    """Validate a prediction frame against the contract; ``DataError`` names file, row and field.
+
+    Rows are counted from 1 (the first data row), as in ``rejects.parquet``."""
     missing = [c for c in ("query_id", "product_id", "score", "pred_grade") if c not in pred.columns]
     if missing:
         raise DataError(f"{source}: missing column(s) {', '.join(missing)}")
@@ -54,21 +56,21 @@ def check_predictions(
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
         raise DataError(
-            f"{source}: row {i}: duplicate pair ({pred.at[i, 'query_id']}, {pred.at[i, 'product_id']})"
+            f"{source}: row {i + 1}: duplicate pair ({pred.at[i, 'query_id']}, {pred.at[i, 'product_id']})"
         )
     for col in ("score", "pred_grade"):
         values = pd.to_numeric(pred[col], errors="coerce")
         bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{source}: row {i}: field {col}: not a finite number ({pred.at[i, col]!r})")
+            raise DataError(f"{source}: row {i + 1}: field {col}: not a finite number ({pred.at[i, col]!r})")
         pred[col] = values
     grades = pred["pred_grade"].to_numpy()
     bad = (grades != np.round(grades)) | (grades < 0) | (grades > scale.max_grade)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataError(
-            f"{source}: row {i}: field pred_grade: {grades[i]} is not a grade 0..{scale.max_grade}"
+            f"{source}: row {i + 1}: field pred_grade: {grades[i]} is not a grade 0..{scale.max_grade}"
         )
     pred["pred_grade"] = pred["pred_grade"].astype(int)
     pcols = scale.prob_columns()
@@ -83,7 +85,7 @@ def check_predictions(
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise DataError(
-                f"{source}: row {i}: fields {pcols[0]}..{pcols[-1]}: probabilities must be ≥0 and sum to 1"
+                f"{source}: row {i + 1}: fields {pcols[0]}..{pcols[-1]}: probabilities must be ≥0 and sum to 1"
             )
     return pred
 
