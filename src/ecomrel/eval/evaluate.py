@@ -85,7 +85,8 @@ def check_predictions(
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise DataError(
-                f"{source}: row {i + 1}: fields {pcols[0]}..{pcols[-1]}: probabilities must be ≥0 and sum to 1"
+                f"{source}: row {i + 1}: fields {pcols[0]}..{pcols[-1]}: "
+                "probabilities must be ≥0 and sum to 1"
             )
     return pred
 
