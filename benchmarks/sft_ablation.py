@@ -1,4 +1,5 @@
-"""Multi-CoT SFT ablation of the SmolLM2 judge (issue 4): zero-shot vs label-only vs EE vs EE+RA vs EE+RA+DR.
+"""Multi-CoT SFT ablation of the SmolLM2 judge (issues 4, 18): zero-shot vs label-only vs EE vs EE+RA vs
+EE+RA+DR vs rag.
 
 Every variant is scored on the same dev pairs with :func:`ecomrel.llm.scorer.score_pairs` and evaluated
 with :func:`ecomrel.eval.evaluate.evaluate`; the named baseline is ``zero_shot`` (``vs_zero_shot``
@@ -9,6 +10,12 @@ holds each variant's macro-F1 / RMSE / optimistic rate ratios to it).
 - ``ee`` / ``ee_ra`` / ``ee_ra_dr``: the three phase checkpoints of ONE sequential run (LREF §1.4):
   EE, then RA from the EE adapter, then DR from the RA adapter, whose chains are built from the RA
   model's own mistakes on the training pairs.
+- ``rag``: its own one-phase SFT run on TaoSR1's retrieved-rule chains (``phases: [rag]``, issue 18):
+  the packaged knowledge base's rules retrieved per pair, written into 5-step label-first chains
+  citing the rule ids (:mod:`ecomrel.reason.rag_chains`), same pairs, same steps per phase.
+
+On the sample, every variant also reports ``per_query_kind`` (accuracy, macro-F1, optimistic rate
+on the dev pairs of each query kind: negation, alternative, question ...).
 
 Data (query-disjoint): ``sample`` = :func:`ecomrel.data.sample.write_sample` at its default size and
 its own train/dev splits; ``homedepot`` = the CSV imported with :func:`ecomrel.data.sources.import_source`
@@ -54,7 +61,7 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 log = logging.getLogger("sft_ablation")
 
-VARIANTS = ("zero_shot", "label_only", "ee", "ee_ra", "ee_ra_dr")
+VARIANTS = ("zero_shot", "label_only", "ee", "ee_ra", "ee_ra_dr", "rag")
 PHASE_OF = {"ee": "1_ee", "ee_ra": "2_ra", "ee_ra_dr": "3_dr"}
 HD_FRACTIONS = {"train": 0.8, "dev": 0.2}
 METRICS = [
@@ -184,6 +191,9 @@ def prepare_data(args, work: Path) -> tuple[Path, Any, dict[str, Any]]:
     train_all, dev_all = ds.pairs("train"), ds.pairs("dev")
     train = sample_pairs(train_all, args.train_pairs, args.train_sampling, args.seed)
     dev = sample_pairs(dev_all, args.dev_pairs, "stratified", args.seed)
+    if "kind" in ds.queries.columns:
+        kinds = ds.queries.set_index("query_id")["kind"]
+        dev["query_kind"] = dev["query_id"].map(kinds).to_numpy()
     keys = set(zip(train["query_id"], train["product_id"], strict=True)) | set(
         zip(dev["query_id"], dev["product_id"], strict=True)
     )
@@ -252,6 +262,18 @@ def evaluate_model(model, tokenizer, dev, batch_size: int, memory: Memory) -> di
     out["pred_grade_counts"] = {
         str(int(g)): int(n) for g, n in pred["pred_grade"].value_counts().sort_index().items()
     }
+    if "query_kind" in dev.columns:
+        per_kind = {}
+        for kind, grp in dev.groupby("query_kind", sort=True):
+            sub = evaluate(
+                judged,
+                pred,
+                metrics=["accuracy", "f1_macro", "optimistic_rate"],
+                name=f"sft_ablation/{kind}",
+                queries=set(grp["query_id"]),
+            )
+            per_kind[str(kind)] = {"n": len(grp), **{k: round(float(v), 4) for k, v in sub.metrics.items()}}
+        out["per_query_kind"] = per_kind
     out["eval_seconds"] = round(seconds, 2)
     out["eval_pairs_per_s"] = round(len(dev) / seconds, 1) if seconds > 0 else None
     out["eval_peak_mem_mb"] = round(peak, 1)
@@ -527,6 +549,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         }
         free()
         finish("label_only", row, Path(phase["final_dir"]))
+
+    if "rag" in wanted:
+        cfg = sft_config(args, data_dir, out / "rag", "sequential", chain_config, cuda)
+        cfg = cfg.model_copy(update={"phases": ["rag"]})
+        result, records = run_training(args, cfg, memory)
+        phase = result["phases"][0]
+        rec = records.get(phase["phase"], {})
+        tokenizer = tokenizer or AutoTokenizer.from_pretrained(resolved)
+        row = {
+            "phase": phase["phase"],
+            "train_seconds": round(rec.get("train_seconds", phase.get("train_seconds", 0.0)), 2),
+            "cumulative_train_seconds": round(rec.get("train_seconds", 0.0), 2),
+            "peak_mem_mb": round(rec["peak_mem_mb"], 1) if rec else None,
+            "steps": phase.get("steps"),
+            "n_train_examples": phase.get("n_examples"),
+            "train_loss": phase.get("train_loss"),
+            "final_loss": phase.get("final_loss"),
+            "tokens": token_stats(
+                out / "rag" / phase["phase"] / "examples.parquet", tokenizer, args.max_length
+            ),
+        }
+        free()
+        finish("rag", row, Path(phase["final_dir"]))
 
     seq = [v for v in ("ee", "ee_ra", "ee_ra_dr") if v in wanted]
     if seq:
