@@ -179,8 +179,8 @@ def main() -> None:
     model = args.model
     if model is None:
         from ecomrel.export.onnx import export_onnx
-        from ecomrel.train.distill_config import StudentRecipe
-        from ecomrel.train.distill_trainer import make_student
+        from ecomrel.student.model import make_student
+        from ecomrel.student.recipe import StudentRecipe
 
         model = Path(tempfile.mkdtemp(prefix="serve_load_"))
         make_student(None, StudentRecipe(), device="cpu").save_pretrained(str(model / "model"))

@@ -122,8 +122,8 @@ def main() -> None:
     from sentence_transformers.cross_encoder import CrossEncoder
 
     from ecomrel.export.onnx import OnnxStudent, export_onnx
-    from ecomrel.train.distill_config import StudentRecipe
-    from ecomrel.train.distill_trainer import make_student
+    from ecomrel.student.model import make_student
+    from ecomrel.student.recipe import StudentRecipe
 
     tmp = Path(tempfile.mkdtemp(prefix="student_speed_"))
     if args.model is None:

@@ -112,3 +112,45 @@ def tiny_llm_builders() -> SimpleNamespace:
     """The builders: ``.tokenizer(corpus, vocab_size)`` and
     ``.model(tokenizer, seed=, weight_scale=, max_position_embeddings=)``."""
     return SimpleNamespace(tokenizer=build_tiny_tokenizer, model=build_tiny_llama)
+
+
+# --- tiny random BERT (the cross-encoder student's body) ---------------------------------------------
+
+
+def build_tiny_bert(folder, seed: int = 0, hidden: int = 32, layers: int = 2) -> Path:
+    """A tiny randomly initialised BERT + character-level WordPiece tokenizer, saved to ``folder``.
+
+    It trains and exports in seconds and needs no download. The global torch RNG is forked, not
+    reseeded, so building one leaves the test's own randomness alone.
+    """
+    import string
+
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    chars = list(string.ascii_lowercase + string.digits + ".,-'&/()|>$%\"")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *[f"##{c}" for c in chars]]
+    tok = BertTokenizerFast(vocab={t: i for i, t in enumerate(vocab)}, do_lower_case=True)
+    tok.model_max_length = 512
+    tok.save_pretrained(str(folder))
+    cfg = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=hidden * 2,
+        max_position_embeddings=512,
+        pad_token_id=0,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        BertModel(cfg).save_pretrained(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_base():
+    """The tiny-BERT builder: ``tiny_bert_base(folder, seed=0, hidden=32, layers=2) -> folder``."""
+    return build_tiny_bert

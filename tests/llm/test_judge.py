@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecomrel.data.schema import DataError, Dataset
+from ecomrel.data.schema import Dataset
+from ecomrel.errors import UserError as DataError  # ConfigError for options, DataError for files
 from ecomrel.llm import judge as judge_mod
 from ecomrel.llm.judge import plan_chunks, run_judge, select_pairs
 from ecomrel.llm.judge_config import JudgeConfig

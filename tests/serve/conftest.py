@@ -8,14 +8,14 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def tiny_student(tmp_path_factory) -> Path:
+def tiny_student(tmp_path_factory, tiny_bert_base) -> Path:
     """A distill-style folder: ``model/`` (torch, safetensors) and ``onnx/`` (fp32 + int8)."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("onnxruntime")
     from ecomrel.export.onnx import export_onnx
-    from ecomrel.train.distill_config import StudentRecipe
-    from ecomrel.train.distill_trainer import make_student, tiny_bert_base
+    from ecomrel.student.model import make_student
+    from ecomrel.student.recipe import StudentRecipe
 
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("tiny_student")

@@ -13,7 +13,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("sentence_transformers")
 
 from ecomrel.data.schema import Dataset  # noqa: E402
-from ecomrel.train.distill_config import DistillConfig, StudentRecipe  # noqa: E402
+from ecomrel.student.recipe import StudentRecipe  # noqa: E402
+from ecomrel.train.distill_config import DistillConfig  # noqa: E402
 from ecomrel.train.losses.soft_label_kl import SoftLabelKLLoss, pack_labels, soft_label_kl_terms  # noqa: E402
 
 torch.set_num_threads(1)
@@ -71,9 +72,7 @@ def make_data(folder: Path, seed: int = 0) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def tiny_base(tmp_path_factory) -> str:
-    from ecomrel.train.distill_trainer import tiny_bert_base
-
+def tiny_base(tmp_path_factory, tiny_bert_base) -> str:
     return str(tiny_bert_base(tmp_path_factory.mktemp("tiny_base")))
 
 
@@ -130,7 +129,7 @@ def test_pack_labels_layout_and_validation():
 
 
 def test_loss_module_on_a_cross_encoder_uses_soft_targets(tiny_base):
-    from ecomrel.train.distill_trainer import make_student
+    from ecomrel.student.model import make_student
 
     model = make_student(tiny_base, StudentRecipe(), device="cpu")
     loss_fn = SoftLabelKLLoss(model, kl_weight=1.0, ce_weight=0.0)
@@ -168,7 +167,7 @@ def test_build_frames_widens_with_unlabeled_train_pairs_only(data, tmp_path):
 
 
 def test_config_validation_and_yaml_overrides(tmp_path, data):
-    from ecomrel.data.schema import DataError
+    from ecomrel.errors import UserError as DataError  # ConfigError for options, DataError for files
 
     assert DistillConfig(data_dir=data[0]).human_only  # no teacher: the human-labels student
     y = tmp_path / "c.yaml"

