@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from ecomrel.cli import app
 from ecomrel.data.schema import DataError, Dataset
 from ecomrel.data.sources import import_source, query_id_for
-from ecomrel.data.sources.common import MAX_FIELD_CHARS, Reason
+from ecomrel.data.sources.common import MAX_FIELD_CHARS, Reason, Warn
 from ecomrel.data.sources.wands import parse_features
 
 
@@ -66,7 +66,7 @@ def test_homedepot_tiny_file_rejects_each_bad_row_with_its_reason(tmp_path):
         HD_HEADER.encode()
         + b"1,100,Drill 20V,cordless drill,3.0\n"
         + b"2,101,Hammer,Cordless Drill ,2.33\n"  # same normalized query, other product: fine
-        + b"3,100,Drill 20V,CORDLESS DRILL,1.0\n"  # duplicate (query, product)
+        + b"3,100,Drill 20V,CORDLESS DRILL,1.0\n"  # same (query, product), another label: a conflict
         + b"4,102,Saw,,2.0\n"  # empty query
         + b"5,103,Saw,saw,abc\n"  # not a number
         + b"6,104,Saw,saw,4\n"  # out of range
@@ -83,7 +83,7 @@ def test_homedepot_tiny_file_rejects_each_bad_row_with_its_reason(tmp_path):
     assert (report.read, report.imported, report.rejected) == (10, 3, 7)
     assert_adds_up(report, out)
     rej = rejects_of(out).set_index("row")
-    assert rej.loc[3, "reason"] == Reason.DUPLICATE_PAIR
+    assert rej.loc[3, "reason"] == Reason.CONFLICTING_LABELS and "'1.0'" in rej.loc[3, "value"]
     assert (rej.loc[4, "field"], rej.loc[4, "reason"]) == ("search_term", Reason.EMPTY)
     assert (rej.loc[5, "field"], rej.loc[5, "reason"]) == ("relevance", Reason.BAD_NUMBER)
     assert rej.loc[6, "reason"] == Reason.OUT_OF_RANGE
@@ -172,7 +172,7 @@ def test_esci_tiny_file_rejects_and_locales(tmp_path):
         "1,red shoes,7,A1,us,E,train,Red Shoe,Nice,Bullet one,Acme,red\n"
         "2,red shoes,7,A1,es,s,train,Zapato rojo,,,,\n"  # other locale: another product id
         "3,red shoes,7,A2,us,X,train,Blue Shoe,,,,\n"  # unknown label
-        "4,red shoes,7,A1,us,C,train,Red Shoe,,,,\n"  # duplicate pair
+        "4,red shoes,7,A1,us,C,train,Red Shoe,,,,\n"  # same pair, another label
         "5,laces,8,A3,us,Complement,test,,,,,\n"  # empty title
         "6,laces,8,A4,us,Irrelevant,test,Lace,,,,\n",
     )
@@ -188,7 +188,7 @@ def test_esci_tiny_file_rejects_and_locales(tmp_path):
     assert p.loc["A1", "attributes"] == {"color": "red"}
     assert dict(zip(ds.splits["query_id"], ds.splits["split"], strict=True)) == {"7": "train", "8": "test"}
     reasons = rejects_of(tmp_path / "out").set_index("row")["reason"].to_dict()
-    assert reasons == {3: Reason.UNKNOWN_LABEL, 4: Reason.DUPLICATE_PAIR, 5: Reason.EMPTY}
+    assert reasons == {3: Reason.UNKNOWN_LABEL, 4: Reason.CONFLICTING_LABELS, 5: Reason.EMPTY}
 
 
 @pytest.mark.parametrize("ext", ["csv", "parquet"])
@@ -263,7 +263,7 @@ WANDS_LABELS = (
     "0\t0\t2\tExact\n"
     "1\t0\t0\tIrrelevant\n"
     "2\t1\t1\tPartial\n"
-    "3\t1\t1\tExact\n"  # duplicate pair
+    "3\t1\t1\tExact\n"  # same pair, another label
     "4\t9999\t1\tExact\n"  # unknown query
     "5\t0\t77\tExact\n"  # unknown product
     "6\t0\t1\tMaybe\n"  # unknown label
@@ -303,7 +303,7 @@ def check_wands(report, out: Path, n_queries: int) -> None:
     assert reasons == {
         Reason.BAD_NUMBER: 1,
         Reason.DUPLICATE_ID: 1,
-        Reason.DUPLICATE_PAIR: 1,
+        Reason.CONFLICTING_LABELS: 1,
         Reason.UNKNOWN_QUERY: 1,
         Reason.UNKNOWN_PRODUCT: 1,
         Reason.UNKNOWN_LABEL: 1,
@@ -455,3 +455,47 @@ def test_cli_errors_exit_2_without_traceback(tmp_path):
         assert result.exit_code == 2, result.output
         assert "Traceback" not in result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# --- issue 10: duplicates vs conflicts, title conflicts, files without rows --------------------------
+
+
+def test_exact_duplicates_conflicting_labels_and_title_conflicts_are_told_apart(tmp_path):
+    src = write(
+        tmp_path / "train.csv",
+        HD_HEADER
+        + "1,100,Drill 20V,cordless drill,3.0\n"
+        + "2,100,Drill 20V,cordless drill,3.0\n"  # exact duplicate
+        + "3,100,Drill 20V,cordless drill,2.33\n"  # same pair, another label
+        + "4,100,Drill 18V kit,drill,2.0\n"  # same product id, another title: imported, warned
+        + "5,101,Saw,saw,2.0\n",
+    )
+    out = tmp_path / "out"
+    report = import_source("homedepot", src, out)
+    assert (report.read, report.imported, report.rejected) == (5, 3, 2)
+    rej = rejects_of(out).set_index("row")
+    assert rej.loc[2, "reason"] == Reason.DUPLICATE_PAIR
+    assert rej.loc[3, "reason"] == Reason.CONFLICTING_LABELS
+    assert Reason.CONFLICTING_LABELS != Reason.DUPLICATE_PAIR
+    warn = pd.read_parquet(out / "warnings.parquet")
+    assert warn[["row", "field"]].values.tolist() == [[4, "title"]]
+    assert "Drill 18V kit" in warn.loc[0, "value"] and "Drill 20V" in warn.loc[0, "value"]
+    assert report.warnings == {Warn.TITLE_CONFLICT: 1}
+    assert any("warning 1 rows" in line for line in report.iter_lines())
+    ds = Dataset.load(out)
+    assert ds.products.set_index("product_id").loc["100", "title"] == "Drill 20V"  # the first is kept
+
+
+def test_header_only_csv_and_zero_row_parquet_are_errors(tmp_path):
+    src = write(tmp_path / "train.csv", HD_HEADER)
+    with pytest.raises(DataError, match=r"train\.csv: no data rows"):
+        import_source("homedepot", src, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    pq_file = tmp_path / "pairs.parquet"
+    pd.DataFrame({c: pd.Series([], dtype=str) for c in ("q", "p", "t", "g")}).to_parquet(pq_file)
+    mapping = {
+        "columns": {"query": "q", "product_id": "p", "title": "t", "label": "g"},
+        "labels": {"good": 3, "bad": 0},
+    }
+    with pytest.raises(DataError, match=r"pairs\.parquet: no data rows"):
+        import_source("csv", pq_file, tmp_path / "out2", mapping)

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ecomrel.cli.common import err_console, friendly_errors
+from ecomrel.cli.common import friendly_errors
 
 
 class SourceFormat(StrEnum):
@@ -36,15 +36,10 @@ def import_command(
     ),
 ) -> None:
     """Import a data set: every row is either imported or written to rejects.parquet with its reason."""
-    from ecomrel.data.schema import DataError
     from ecomrel.data.sources import import_source
 
-    try:
-        report = import_source(fmt.value, path, out or Path("data") / fmt.value, mapping)
-    except (DataError, FileNotFoundError, KeyError, ValueError) as exc:
-        # escaped: a message may quote a header such as "[bold]" that Rich would take as markup
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(2) from None
+    # a user error (DataError) is one escaped line and exit 2 (friendly_errors); anything else is a bug
+    report = import_source(fmt.value, path, out or Path("data") / fmt.value, mapping)
     console = Console(highlight=False)
     table = Table(title=f"ecomrel data import {report.format}")
     for col in ("file", "read", "imported", "rejected"):
@@ -61,6 +56,8 @@ def import_command(
         console.print(line, markup=False)
     if report.rejected:
         console.print(f"details: {report.out / 'rejects.parquet'}", markup=False)
+    if report.warnings:
+        console.print(f"warnings: {report.out / 'warnings.parquet'}", markup=False)
     if report.undecodable_hint:
         console.print(
             "hint: some rows are not valid UTF-8; if the file uses another encoding, "

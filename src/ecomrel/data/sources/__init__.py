@@ -133,12 +133,16 @@ def import_source(
         loader = lambda b: fn(path, b, rejects, encoding=opts.get("encoding"))  # noqa: E731
     loader(builder)
 
+    empty = [f.file for f in builder.files if f.read == 0]
+    if empty:  # a header-only CSV or a zero-row Parquet file: nothing to import is an error
+        raise DataError(f"{empty[0]}: no data rows (only a header); nothing to import")
     ds = builder.dataset()
     if out.exists() and not out.is_dir():
         raise DataError(f"{out}: exists and is not a folder")
     try:
         _save(ds, out)
         rejects.save(out / "rejects.parquet")
+        builder.warnings.save(out / "warnings.parquet")
         _clear_stale(out, {"splits"} if ds.splits is not None else set())
     except OSError as exc:
         raise DataError(f"{out}: cannot write the data folder ({exc.strerror or exc})") from None
@@ -161,6 +165,7 @@ def import_source(
         judgments=len(ds.judgments),
         seconds=round(time.perf_counter() - start, 3),
         undecodable_hint=any(r["reason"] == "undecodable text" for r in rejects.records),
+        warnings=builder.warnings.summary(),
     )
     (out / "import_report.json").write_text(json.dumps(report.to_dict(), indent=2))
     return report

@@ -45,6 +45,7 @@ class Reason:
     EMPTY = "empty required field"
     UNKNOWN_LABEL = "unknown label"
     DUPLICATE_PAIR = "duplicate (query, product) pair"
+    CONFLICTING_LABELS = "conflicting labels for one (query, product) pair"
     DUPLICATE_ID = "duplicate id"
     BAD_NUMBER = "unparseable number"
     OUT_OF_RANGE = "value out of range"
@@ -53,6 +54,12 @@ class Reason:
     COLUMN_COUNT = "wrong column count"
     UNKNOWN_QUERY = "unknown query_id"
     UNKNOWN_PRODUCT = "unknown product_id"
+
+
+class Warn:
+    """Warnings: rows that were imported, but with something the user should know (``warnings.parquet``)."""
+
+    TITLE_CONFLICT = "product id seen with another title (first kept)"
 
 
 class RowReject(Exception):  # noqa: N818 - a control-flow signal, not an error that escapes
@@ -356,15 +363,22 @@ class Cells:
 
 
 class Builder:
-    """Accumulates products, queries and judgments; the first of a duplicate wins."""
+    """Accumulates products, queries and judgments; the first of a duplicate wins.
+
+    A repeated (query, product) pair is a reject: ``duplicate`` when it carries the same label,
+    ``conflicting labels`` when another one (the first label is kept). A product id repeated with
+    another title keeps the first and is counted in :attr:`warnings` (``warnings.parquet``).
+    """
 
     def __init__(self, rejects: Rejects, max_field_chars: int = MAX_FIELD_CHARS) -> None:
         self.rejects = rejects
+        self.warnings = Rejects()
         self.limit = max_field_chars
         self.products: dict[str, dict] = {}
         self.queries: dict[str, dict] = {}
         self.judgments: list[dict] = []
-        self.pairs: set[tuple[str, str]] = set()
+        self.pairs: dict[tuple[str, str], str] = {}  # → the source label first seen
+        self.where: tuple[str, int] | None = None  # (file, 1-based row) being handled
         self.splits: dict[str, str] = {}
         self.files: list[FileStats] = []
         self.undecodable = False
@@ -379,17 +393,35 @@ class Builder:
         self.rejects.add(stats.file, row, exc.field, exc.reason, value)
         stats.rejected += 1
 
-    def check_pair(self, query_id: str, product_id: str, field_name: str = "product_id") -> None:
-        if (query_id, product_id) in self.pairs:
-            raise RowReject(field_name, Reason.DUPLICATE_PAIR, f"{query_id} / {product_id}")
+    def check_pair(
+        self, query_id: str, product_id: str, field_name: str = "product_id", label: str | None = None
+    ) -> None:
+        first = self.pairs.get((query_id, product_id))
+        if first is None:
+            return
+        if label is not None and label.strip() != first.strip():
+            raise RowReject(
+                field_name,
+                Reason.CONFLICTING_LABELS,
+                f"{query_id} / {product_id}: label {label!r}, first row said {first!r} (kept)",
+            )
+        raise RowReject(field_name, Reason.DUPLICATE_PAIR, f"{query_id} / {product_id}")
 
     def add_query(self, query_id: str, text: str, **extra: object) -> None:
         if query_id not in self.queries:
             self.queries[query_id] = {"query_id": query_id, "text": text, "frequency": None, **extra}
 
     def add_product(self, product_id: str, **fields: object) -> None:
-        if product_id not in self.products:
+        known = self.products.get(product_id)
+        if known is None:
             self.products[product_id] = {"product_id": product_id, **fields}
+            return
+        title = fields.get("title")
+        if title is not None and known.get("title") is not None and title != known["title"]:
+            file, row = self.where or ("?", 0)
+            self.warnings.add(
+                file, row, "title", Warn.TITLE_CONFLICT, f"{product_id}: {title!r} vs kept {known['title']!r}"
+            )
 
     def add_judgment(
         self,
@@ -400,7 +432,7 @@ class Builder:
         raw_score: float | None = None,
         rater_count: int | None = None,
     ) -> None:
-        self.pairs.add((query_id, product_id))
+        self.pairs.setdefault((query_id, product_id), source_label)
         self.judgments.append(
             {
                 "query_id": query_id,
@@ -453,6 +485,7 @@ def run_rows(
     limit, check = builder.limit, table.undecodable
     for chunk in track(table.chunks(), description, unit="chunks"):
         for rownum, rec in chunk:
+            builder.where = (stats.file, rownum)
             try:
                 handle(Cells(cols, rec, limit, check), rownum)
             except RowReject as exc:
@@ -481,6 +514,7 @@ class ImportReport:
     judgments: int = 0
     seconds: float = 0.0
     undecodable_hint: bool = False
+    warnings: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -491,3 +525,5 @@ class ImportReport:
         yield f"read {self.read:,} = imported {self.imported:,} + rejected {self.rejected:,}"
         for reason, n in sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0])):
             yield f"  rejected {n:,}: {reason}"
+        for reason, n in sorted(self.warnings.items(), key=lambda kv: (-kv[1], kv[0])):
+            yield f"  warning {n:,} rows: {reason} (see warnings.parquet)"

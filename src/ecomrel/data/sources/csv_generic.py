@@ -241,7 +241,7 @@ def load_csv(path: str | Path, builder: Builder, rejects: Rejects, mapping: dict
             "description": get(c, "description") or None,
             "price": price,
         }
-        builder.check_pair(qid, pid, cm.product_id)
+        builder.check_pair(qid, pid, cm.product_id, label=label)
         builder.add_query(qid, query)
         builder.add_product(pid, **fields)
         builder.add_judgment(qid, pid, grade, label, raw_score=raw, rater_count=raters)

@@ -88,7 +88,7 @@ def _judge(builder: Builder, c: Cells, product_id: str) -> tuple[str, str, str, 
     label = c.get("esci_label", required=True)
     grade = esci_grade(label)
     qid = c.get("query_id") or query_id_for(query)
-    builder.check_pair(qid, product_id)
+    builder.check_pair(qid, product_id, label=label)
     return qid, query, label, grade, c.get("split")
 
 

@@ -52,7 +52,7 @@ def load_homedepot(
         if not 1.0 <= score <= 3.0:
             raise RowReject("relevance", Reason.OUT_OF_RANGE, label)
         qid = query_id_for(query)
-        builder.check_pair(qid, product_id, "search_term")
+        builder.check_pair(qid, product_id, "search_term", label=label)
         builder.add_query(qid, query)
         builder.add_product(product_id, title=title)
         builder.add_judgment(qid, product_id, homedepot_grade(score), label, raw_score=score)

@@ -133,7 +133,7 @@ def load_wands(path: str | Path, builder: Builder, rejects: Rejects, *, encoding
             raise RowReject("query_id", Reason.UNKNOWN_QUERY, qid)
         if pid not in builder.products:
             raise RowReject("product_id", Reason.UNKNOWN_PRODUCT, pid)
-        builder.check_pair(qid, pid)
+        builder.check_pair(qid, pid, label=label)
         builder.add_judgment(qid, pid, grade, label)
 
     run_rows(qt, builder, qcols, handle_query, "import query.csv")
