@@ -27,7 +27,7 @@ import pandas as pd
 
 from ecomrel.data.schema import DataError, Dataset
 from ecomrel.errors import ConfigError
-from ecomrel.eval.metrics_io import write_metrics_json
+from ecomrel.eval import write_metrics_json
 from ecomrel.grades import DEFAULT_SCALE
 from ecomrel.select.confident import find_ordinal_label_issues
 from ecomrel.select.config import SelectConfig
