@@ -38,23 +38,51 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 
 
 def resolve_model_dir(path: str | Path) -> Path:
-    """A torch student folder: ``path`` itself, or ``path/model`` (a distill output folder)."""
+    """A torch student folder: ``path`` itself, ``path/model`` (a ``run_distill`` output folder) or
+    ``path/student/model`` (the pipeline's distill stage folder, e.g. ``runs/demo/distill``)."""
     path = Path(path)
-    for cand in (path, path / "model"):
+    if not path.exists():
+        raise DataError(f"{path}: no such folder")
+    for cand in (path, path / "model", path / "student" / "model"):
         if (cand / "config.json").exists() and (
             (cand / "model.safetensors").exists() or (cand / "modules.json").exists()
         ):
             return cand
-    raise DataError(f"{path}: no student model here (expected config.json + model.safetensors, or model/)")
+    raise DataError(
+        f"{path}: no student model here (expected config.json + model.safetensors, "
+        "or a model/ or student/model/ sub-folder)"
+    )
 
 
 def resolve_onnx_dir(path: str | Path) -> Path:
     """An exported folder: ``path`` itself, or ``path/onnx`` (a distill output folder)."""
     path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such folder")
     for cand in (path, path / "onnx"):
         if (cand / FP32_NAME).exists() or (cand / INT8_NAME).exists():
             return cand
     raise DataError(f"{path}: no ONNX student here (run `ecomrel export onnx --model ... --out ...`)")
+
+
+MIN_OPSET = 13  # int8 per-channel weights (QLinear/DynamicQuantize with axis) need opset 13
+
+
+def check_export_options(opset: int, outlier_ratio: float | None) -> None:
+    """``ConfigError`` naming the option for an opset the exporter cannot write or a ratio <= 1."""
+    from ecomrel.errors import ConfigError
+
+    try:
+        from torch.onnx._constants import ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET as max_opset
+    except ImportError:  # pragma: no cover - older torch
+        max_opset = 20
+    if not MIN_OPSET <= opset <= max_opset:
+        raise ConfigError(f"--opset {opset}: must lie in {MIN_OPSET}..{max_opset} (this exporter and int8)")
+    if outlier_ratio is not None and not outlier_ratio > 1.0:
+        raise ConfigError(
+            f"--outlier-ratio {outlier_ratio:g}: must be > 1 (a channel counts as an outlier when its "
+            "activation range exceeds ratio x the median; <= 1 would move every channel to fp32)"
+        )
 
 
 def export_onnx(
@@ -75,11 +103,12 @@ def export_onnx(
     outlier_ratio=None, quantize_embeddings=True`` is plain ``quantize_dynamic`` (smallest file).
     ``max_abs_logit_diff`` compares torch and ONNX fp32 logits on a small padded batch.
     """
+    check_export_options(opset, outlier_ratio if quantize else None)
+    src = resolve_model_dir(model_dir)
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     t0 = time.perf_counter()
-    src = resolve_model_dir(model_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     recipe = StudentRecipe.load(src)
@@ -481,6 +510,8 @@ def compare_variants(
     A student trained on soft targets puts some pairs on a near-tie between two grades; int8 noise
     flips those first. ``argmax_agreement_decided`` is the agreement on the pairs whose fp32 top-two
     gap is at least ``decided_margin``; ``near_tie_share`` is the share of pairs below it.
+    ``n_flips`` counts pairs whose argmax differs, ``n_near_tie`` the pairs below the margin and
+    ``max_flip_gap`` the largest fp32 top-two gap among the flipped pairs (0 when none flipped).
     """
     p32 = OnnxStudent(folder, "fp32", threads).predict_proba(queries, products)
     p8 = OnnxStudent(folder, "int8", threads).predict_proba(queries, products)
@@ -488,8 +519,12 @@ def compare_variants(
     top2 = np.sort(p32, 1)[:, -2:]
     decided = (top2[:, 1] - top2[:, 0]) >= decided_margin
     agree = p32.argmax(1) == p8.argmax(1)
+    gap = top2[:, 1] - top2[:, 0]
     return {
         "n": len(queries),
+        "n_flips": int((~agree).sum()),
+        "n_near_tie": int((~decided).sum()),
+        "max_flip_gap": float(gap[~agree].max()) if (~agree).any() else 0.0,
         "argmax_agreement": float(agree.mean()),
         "argmax_agreement_decided": float(agree[decided].mean()) if decided.any() else 1.0,
         "near_tie_share": float(1 - decided.mean()),

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ecomrel.data.schema import DataError
+from ecomrel.errors import ConfigError, DataError, MissingDependencyError
 from ecomrel.grades import DEFAULT_SCALE
 
 THRESHOLD_FILES = ("cumpt_thresholds.json", "thresholds.json")
@@ -58,6 +58,7 @@ class BackendSpec:
 
 
 _REGISTRY: dict[str, BackendSpec] = {}
+_KNOWN: dict[str, tuple[str, ...]] = {}  # every backend name, installed or not → the modules it needs
 
 
 def _importable(module: str) -> bool:
@@ -71,6 +72,7 @@ def register(name: str, requires: Sequence[str], description: str) -> Callable[[
     """Register a backend factory under ``name`` if every module in ``requires`` can be found."""
 
     def deco(factory: Callable[..., Backend]) -> Callable[..., Backend]:
+        _KNOWN[name] = tuple(requires)
         if all(_importable(m) for m in requires):
             _REGISTRY[name] = BackendSpec(name, tuple(requires), factory, description)
         return factory
@@ -84,12 +86,23 @@ def available_backends() -> dict[str, str]:
 
 
 def load_backend(name: str, model: str | Path | None, threads: int = 1, **options: Any) -> Backend:
-    """Instantiate a registered backend; ``DataError`` naming the known ones otherwise."""
+    """Instantiate a registered backend.
+
+    An unknown name is a ``ConfigError`` naming the known ones; a known backend whose modules are
+    not installed is a ``MissingDependencyError`` naming them; a missing model folder a ``DataError``.
+    """
+    if name not in _KNOWN:
+        raise ConfigError(f"--backend {name!r}: unknown backend (known: {', '.join(sorted(_KNOWN))})")
     if name not in _REGISTRY:
-        known = ", ".join(sorted(_REGISTRY)) or "none"
-        raise DataError(f"backend {name!r} is unknown or its dependencies are missing (available: {known})")
+        missing = [m for m in _KNOWN[name] if not _importable(m)]
+        raise MissingDependencyError(
+            f"--backend {name}: needs {', '.join(missing)}, which is not installed "
+            f"(pip install 'ecomrel[serve]' or 'ecomrel[train]')"
+        )
     if model is None:
-        raise DataError(f"backend {name!r} needs --model <dir>")
+        raise ConfigError(f"--backend {name} needs --model <dir>")
+    if not Path(str(model)).exists() and name != "llm":  # llm also takes a built-in name
+        raise DataError(f"--model {model}: no such folder")
     return _REGISTRY[name].factory(model, threads=threads, **options)
 
 
