@@ -151,3 +151,35 @@ def test_cross_encoder_scorer_on_a_tiny_bert(tmp_path, tiny_bert_base):
     fresh = make_scorer(s.settings, 4)  # a resumed run: reads the fold's model from disk
     p = fresh.predict_proba(df.head(5), tmp_path / "fold")
     assert p.shape == (5, 4) and np.allclose(p.sum(1), 1, atol=1e-5)
+
+
+def test_llm_judge_scorer_on_a_tiny_llama(tmp_path, tiny_llm_builders):
+    """The second implementation: a LoRA adapter trained by ecomrel's SFT, scored by the judge's scorer."""
+    pytest.importorskip("peft")
+    pytest.importorskip("trl")
+    import torch
+
+    torch.set_num_threads(1)
+    corpus = [
+        "You are a search relevance judge for an online shop. Grade how well the product matches the query.",
+        "Grades: 0 = irrelevant, 1 = complement, 2 = substitute, 3 = exact. Reply with the grade first.",
+        "Query: drill kit paint Product: Title: Brand: Category: Attributes: Price:",
+    ]
+    tok = tiny_llm_builders.tokenizer(corpus, 400)
+    model_dir = tmp_path / "tiny_llm"
+    tiny_llm_builders.model(tok, max_position_embeddings=2048).save_pretrained(model_dir)
+    tok.save_pretrained(model_dir)
+    df = pool(4, 3)
+    settings = ScorerSettings(
+        kind="llm_judge",
+        base_model=str(model_dir),
+        max_steps=2,
+        batch_size=2,
+        max_length=512,
+        eval_batch_size=4,
+    )
+    s = make_scorer(settings, 4)
+    s.fit(df, df["grade"].to_numpy(), tmp_path / "fold")
+    assert (tmp_path / "fold" / "model" / "adapter_model.safetensors").exists()
+    p = make_scorer(settings, 4).predict_proba(df.head(5), tmp_path / "fold")
+    assert p.shape == (5, 4) and np.allclose(p.sum(1), 1, atol=1e-5)
