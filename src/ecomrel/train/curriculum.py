@@ -111,7 +111,9 @@ def static_chains(
     return restrict_to_pairs(chains, pairs)
 
 
-def find_mistakes(model, tokenizer, pairs: pd.DataFrame, batch_size: int, scale=None) -> pd.DataFrame:
+def find_mistakes(
+    model, tokenizer, pairs: pd.DataFrame, batch_size: int, scale=None, template: str | None = None
+) -> pd.DataFrame:
     """Score pairs with the current model: one row per pair with ``pred_grade``, ``grade`` and ``correct``."""
     import torch
 
@@ -122,7 +124,7 @@ def find_mistakes(model, tokenizer, pairs: pd.DataFrame, batch_size: int, scale=
     try:
         with torch.no_grad():
             kw = {"scale": scale} if scale is not None else {}
-            scores = score_pairs(model, tokenizer, pairs, batch_size, **kw)
+            scores = score_pairs(model, tokenizer, pairs, batch_size, template=template, **kw)
     finally:
         model.train(was_training)
     scores = scores.reset_index(drop=True)
@@ -161,7 +163,7 @@ def dr_chains_from_mistakes(
     if config.dr_max_pairs is not None and len(pairs) > config.dr_max_pairs:
         scored = pairs.sample(n=config.dr_max_pairs, random_state=config.seed).sort_index()
     t0 = time.perf_counter()
-    preds = find_mistakes(model, tokenizer, scored, config.score_batch_size, scale)
+    preds = find_mistakes(model, tokenizer, scored, config.score_batch_size, scale, config.template)
     scoring_seconds = time.perf_counter() - t0
     preds.to_parquet(phase_dir / "predictions.parquet", index=False)
     report = {**mistake_report(preds), "scoring_seconds": round(scoring_seconds, 2)}
@@ -202,7 +204,7 @@ def phase_examples(
         return ds, {"n_examples": len(ds)}
     assert pairs is not None
     if phase.label_only:
-        ds = sft_data.label_only_examples(pairs, tokenizer, scale)
+        ds = sft_data.label_only_examples(pairs, tokenizer, scale, template=config.template)
         return ds, {"n_examples": len(ds)}
     report: dict[str, Any] = {}
     parts = []
@@ -216,6 +218,6 @@ def phase_examples(
     chains = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["kind", "target"])
     if chains.empty:
         return sft_data.empty_examples(), {**report, "n_examples": 0}
-    ds = sft_data.chain_examples(chains, pairs, tokenizer, scale, kinds=phase.kinds)
+    ds = sft_data.chain_examples(chains, pairs, tokenizer, scale, kinds=phase.kinds, template=config.template)
     counts = pd.Series(ds["kind"]).value_counts().to_dict()
     return ds, {**report, "n_examples": len(ds), "by_kind": {str(k): int(v) for k, v in counts.items()}}

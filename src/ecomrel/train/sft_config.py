@@ -82,6 +82,16 @@ class SFTRunConfig(BaseModel):
     max_pairs: int | None = Field(
         None, ge=1, description="Use at most this many judged pairs (seeded sample), to size quick runs."
     )
+    balance_grades: bool = Field(
+        False,
+        description="Sample `max_pairs` with an equal share of each grade (a short run then does not "
+        "just learn the majority grade).",
+    )
+    template: str | None = Field(
+        None,
+        description="Judge prompt template the examples are rendered with (built-in name or YAML path; "
+        "None = judge_v1); the judge must score the tuned model with the same `template`.",
+    )
     scale: Literal["default", "lref"] = Field(
         "default", description="Grade scale: 'default' (4 grades, TaoSR1) or 'lref' (5 grades)."
     )

@@ -38,12 +38,18 @@ def grade_scale(name: str) -> GradeScale:
 
 
 def load_training_data(
-    data: str | Path, split: str | None = "train", max_pairs: int | None = None, seed: int = 0
+    data: str | Path,
+    split: str | None = "train",
+    max_pairs: int | None = None,
+    seed: int = 0,
+    balance: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(judged pairs of one split with query text and product fields, whole product catalogue).
 
-    The pairs are a seeded sample when ``max_pairs`` caps them; the catalogue is what the chain
-    builder's attribute analyst learns its vocabulary from.
+    The pairs are a seeded sample when ``max_pairs`` caps them; with ``balance`` the sample takes
+    ``max_pairs / K`` pairs of each of the K grades (all of a grade that has fewer), so a short
+    run does not learn the majority grade first. The catalogue is what the chain builder's
+    attribute analyst learns its vocabulary from.
     """
     from ecomrel.data.schema import Dataset
 
@@ -51,7 +57,12 @@ def load_training_data(
     if split and ds.splits is None:
         log.warning("%s has no splits.parquet: training on every judged pair", data)
     pairs = ds.pairs(split) if split and ds.splits is not None else ds.pairs()
-    if max_pairs is not None and len(pairs) > max_pairs:
+    if balance and max_pairs is not None and len(pairs) > max_pairs:
+        groups = list(pairs.groupby("grade", sort=True))
+        per = max(1, max_pairs // len(groups))
+        parts = [g.sample(n=min(per, len(g)), random_state=seed) for _, g in groups]
+        pairs = pd.concat(parts).sample(frac=1.0, random_state=seed)  # grades interleaved
+    elif max_pairs is not None and len(pairs) > max_pairs:
         pairs = pairs.sample(n=max_pairs, random_state=seed).sort_index()
     return pairs.reset_index(drop=True), ds.products
 
@@ -84,18 +95,24 @@ def _user_turn_suffix(tokenizer) -> str:
 
 
 def render_judge_prompt(
-    query: str, product_row: dict[str, Any], tokenizer, scale: GradeScale, extra: str = ""
+    query: str,
+    product_row: dict[str, Any],
+    tokenizer,
+    scale: GradeScale,
+    extra: str = "",
+    template: str | None = None,
 ) -> str:
     """The scorer's prompt for one pair; ``extra`` (rules / wrong decision) ends the user message.
 
-    Without ``extra`` this is exactly the prompt the scorer reads, so SFT trains the grade token
-    at the same answer position.
+    Without ``extra`` this is exactly the prompt the scorer reads with the same ``template``
+    (judge ``template``; None = the default), so SFT trains the grade token at the same answer
+    position.
     """
     from ecomrel.llm.prompts import render_prompt
 
     if extra and _render_takes_extra():
-        return render_prompt(query, product_row, tokenizer, scale, extra=extra)
-    prompt = render_prompt(query, product_row, tokenizer, scale)
+        return render_prompt(query, product_row, tokenizer, scale, extra=extra, template=template)
+    prompt = render_prompt(query, product_row, tokenizer, scale, template=template)
     if not extra:
         return prompt
     suffix = _user_turn_suffix(tokenizer)
@@ -142,6 +159,7 @@ def chain_examples(
     tokenizer,
     scale: GradeScale,
     kinds: Sequence[str] | None = None,
+    template: str | None = None,
 ):
     """prompt/completion examples from chains (``target`` is already label-first); a ``datasets.Dataset``."""
     chains = usable_chains(chains, kinds)
@@ -157,7 +175,9 @@ def chain_examples(
             extra = ""
         records.append(
             {
-                "prompt": render_judge_prompt(row["query"], row, tokenizer, scale, extra=str(extra)),
+                "prompt": render_judge_prompt(
+                    row["query"], row, tokenizer, scale, extra=str(extra), template=template
+                ),
                 "completion": str(ch["target"]),
                 "kind": str(ch["kind"]),
                 "query_id": key[0],
@@ -168,11 +188,11 @@ def chain_examples(
     return _to_dataset(records)
 
 
-def label_only_examples(pairs: pd.DataFrame, tokenizer, scale: GradeScale):
+def label_only_examples(pairs: pd.DataFrame, tokenizer, scale: GradeScale, template: str | None = None):
     """The ablation baseline: completion = the human grade alone, no reasoning."""
     records = [
         {
-            "prompt": render_judge_prompt(row["query"], row, tokenizer, scale),
+            "prompt": render_judge_prompt(row["query"], row, tokenizer, scale, template=template),
             "completion": target_text(int(row["grade"])),
             "kind": "label",
             "query_id": str(row["query_id"]),
