@@ -41,7 +41,8 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except UserError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+            # soft_wrap: one line however narrow the terminal (Rich would break long paths)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper
@@ -86,9 +87,11 @@ def check_out_path(path: str | Path | None, option: str = "--out", kind: str = "
 
 
 class RunLogHandler(logging.Handler):
-    """Keeps records in memory until a run folder is known (:meth:`use`), then appends to its log.
+    """Appends records to a log file, opened only when the first record arrives.
 
-    Records that never find a folder are written to the default log at exit (:meth:`close`).
+    Until a command names its run folder (:meth:`use`) records wait in memory; records that never
+    find a folder go to the default log at exit (:meth:`close`). A folder that cannot hold the log
+    (say ``--out`` names a file) falls back to the default log rather than failing the command.
     """
 
     def __init__(self, default: Path, max_buffer: int = 10_000) -> None:
@@ -101,18 +104,33 @@ class RunLogHandler(logging.Handler):
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
 
     def use(self, path: Path) -> None:
+        """Write to ``path`` from now on (opened lazily); records held so far go there too."""
         self.acquire()
         try:
             if self._stream is not None:
                 self._stream.close()
-            path.parent.mkdir(parents=True, exist_ok=True)
+                self._stream = None
             self.path = path
-            self._stream = path.open("a", encoding="utf-8")
-            for record in self._buffer:
-                self._write(record)
-            self._buffer.clear()
+            if self._buffer:
+                self._open()
         finally:
             self.release()
+
+    def _open(self) -> None:
+        for path in (self.path or self.default, self.default):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._stream = path.open("a", encoding="utf-8")
+                self.path = path
+                break
+            except OSError:
+                continue
+        if self._stream is None:  # pragma: no cover - nowhere writable: drop the records
+            self._buffer.clear()
+            return
+        for record in self._buffer:
+            self._write(record)
+        self._buffer.clear()
 
     def _write(self, record: logging.LogRecord) -> None:
         self._stream.write(self.format(record) + "\n")
@@ -120,7 +138,10 @@ class RunLogHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            if self._stream is not None:
+            if self._stream is None and self.path is not None:
+                self._buffer.append(record)
+                self._open()
+            elif self._stream is not None:
                 self._write(record)
             elif len(self._buffer) < self.max_buffer:
                 self._buffer.append(record)
@@ -130,7 +151,7 @@ class RunLogHandler(logging.Handler):
     def close(self) -> None:
         try:
             if self._stream is None and self._buffer:
-                self.use(self.default)
+                self._open()
             if self._stream is not None:
                 self._stream.close()
                 self._stream = None
@@ -139,7 +160,25 @@ class RunLogHandler(logging.Handler):
         super().close()
 
 
+class _Stderr(logging.StreamHandler):
+    """A stream handler that writes to whatever ``sys.stderr`` is when a record arrives."""
+
+    def __init__(self, level: int, fmt: str) -> None:
+        super().__init__()
+        self.setLevel(level)
+        self.setFormatter(logging.Formatter(fmt))
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:  # set by StreamHandler.__init__; always sys.stderr
+        pass
+
+
 _handler: RunLogHandler | None = None
+_installed: list[tuple[logging.Logger, logging.Handler]] = []
 
 
 def _default_log() -> Path:
@@ -147,32 +186,31 @@ def _default_log() -> Path:
     return Path(base) / "ecomrel" / LOG_NAME
 
 
+def _install(logger: logging.Logger, handler: logging.Handler) -> None:
+    logger.addHandler(handler)
+    _installed.append((logger, handler))
+
+
 def configure_output(verbose: bool) -> None:
     """Route third-party warnings and log records: to the terminal with ``verbose``, else to a log file."""
     global _handler
+    for logger, handler in _installed:  # a second invocation in one process (tests): start over
+        logger.removeHandler(handler)
+        handler.close()
+    _installed.clear()
+    _handler = None
     root = logging.getLogger()
-    if _handler is not None:  # a second invocation in one process (tests): start over
-        root.removeHandler(_handler)
-        _handler.close()
-        _handler = None
-    if verbose:
-        logging.captureWarnings(False)
-        if not root.handlers:
-            logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-        return
-    _handler = RunLogHandler(_default_log())
-    root.addHandler(_handler)  # later logging.basicConfig calls (libraries, scripts) are no-ops now
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
+    if verbose:
+        logging.captureWarnings(False)
+        _install(root, _Stderr(logging.INFO, "%(levelname)s %(name)s: %(message)s"))
+        return
+    _handler = RunLogHandler(_default_log())
+    _install(root, _handler)  # later logging.basicConfig calls (libraries, scripts) are no-ops now
     logging.captureWarnings(True)  # warnings.warn → logger 'py.warnings' → the log file
     # ecomrel's own warnings stay on the terminal
-    own = logging.getLogger("ecomrel")
-    if not any(getattr(h, "_ecomrel_console", False) for h in own.handlers):
-        console = logging.StreamHandler(sys.stderr)
-        console.setLevel(logging.WARNING)
-        console.setFormatter(logging.Formatter("warning: %(message)s"))
-        console._ecomrel_console = True  # type: ignore[attr-defined]
-        own.addHandler(console)
+    _install(logging.getLogger("ecomrel"), _Stderr(logging.WARNING, "warning: %(message)s"))
     # transformers logs through a handler of its own (LOAD REPORT tables, deprecation notices);
     # routed once it is imported, and told to stay quiet on its own stderr handler meanwhile
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -192,7 +230,10 @@ def _route_transformers() -> None:
 
 
 def log_into(folder: str | Path) -> Path | None:
-    """Write this command's log to ``<folder>/ecomrel.log`` (quiet mode only); returns the path."""
+    """Write this command's log to ``<folder>/ecomrel.log`` (quiet mode only); returns the path.
+
+    Nothing is created until a record arrives, so a command that fails on its options leaves no
+    folder behind."""
     if _handler is None:
         return None
     _route_transformers()

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ecomrel.cli.common import friendly_errors
+from ecomrel.cli.common import check_out_path, friendly_errors
 
 app = typer.Typer(help="Import, generate and split data folders.", no_args_is_help=True)
 console = Console()
@@ -56,6 +56,7 @@ def sample(
     """Generate the built-in sample store (products, queries, judgments, engagement, splits)."""
     from ecomrel.data.sample import write_sample
 
+    check_out_path(out)
     summary = write_sample(out, n_products=products, n_queries=queries, seed=seed, noise=noise)
     console.print(_sample_table(summary))
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from ecomrel.cli.common import friendly_errors
+from ecomrel.cli.common import check_out_path, friendly_errors
+from ecomrel.errors import ConfigError
 
 console = Console()
 
@@ -19,7 +21,7 @@ def _gains(value: str) -> str | dict[int, float]:
     try:
         return {int(k): float(v) for k, v in (item.split(":") for item in value.split(","))}
     except ValueError:
-        raise ValueError(
+        raise ConfigError(
             f"--gains {value!r}: expected a preset or grade:gain pairs like 3:1,2:0.1,1:0.01,0:0"
         ) from None
 
@@ -51,6 +53,10 @@ def eval_command(
     """Classification and ranking metrics of a prediction file: a table, and JSON with --out."""
     from ecomrel.eval import evaluate, write_metrics
 
+    # checked before any metric is computed: the stage name becomes a file name beside --out
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.@-]*", stage) or ".." in stage:
+        raise ConfigError(f"--stage {stage!r}: use letters, digits, '_', '-', '.', '@' (no paths)")
+    check_out_path(out, "--out", kind="file")
     names = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
     segments = [c.strip() for c in by.split(",") if c.strip()] if by else None
     report = evaluate(data, pred, split=split, metrics=names, gains=_gains(gains), name=stage, by=segments)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ecomrel.cli.common import err_console, friendly_errors
+from ecomrel.cli.common import check_out_path, err_console, friendly_errors, log_into
 
 
 @friendly_errors
@@ -40,6 +40,9 @@ def judge_command(
         None, "--dtype", help="float32 (default) or bfloat16 (~2.7x faster on CPUs with AVX512-BF16/AMX)."
     ),
     backend: str | None = typer.Option(None, "--backend", help="local (default), ray or vllm."),
+    scale: str | None = typer.Option(
+        None, "--scale", help="Grade scale: default / taosr1 (4 grades) or lref (5 grades) [default]."
+    ),
     config: Path | None = typer.Option(
         None, "--config", exists=True, dir_okay=False, help="JudgeConfig YAML."
     ),
@@ -67,15 +70,28 @@ def judge_command(
         threads=threads,
         dtype=dtype,
         backend=backend,
+        scale=scale,
         overwrite=overwrite or None,
     )
     values = {k: v for k, v in given.items() if v is not None}  # flags override the YAML, defaults do not
+    from ecomrel.errors import ConfigError, MissingDependencyError
+
     if config is None and ("data" not in values or "out" not in values):
-        raise ValueError("--data and --out are required (or a --config YAML that names them)")
+        raise ConfigError("--data and --out are required (or a --config YAML that names them)")
     if config:
         cfg = JudgeConfig.from_yaml(config, **values)
     else:
         cfg = validate_config(JudgeConfig, values, what="judge")
+    check_out_path(cfg.out)
+    needs = {"vllm": "vllm", "ray": "ray"}.get(str(getattr(cfg, "backend", "local")))
+    if needs:
+        import importlib.util
+
+        if importlib.util.find_spec(needs) is None:
+            raise MissingDependencyError(
+                f"--backend {needs}: the {needs} package is not installed (pip install 'ecomrel[{needs}]')"
+            )
+    log_into(cfg.out)  # transformers' FutureWarnings and the like go to <out>/ecomrel.log
     result = run_judge(cfg)
     err_console.print(
         f"judged {result['n_pairs']:,} pairs ({result['resumed']:,} from an earlier run) "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ecomrel.cli.common import friendly_errors
+from ecomrel.cli.common import friendly_errors, log_into
 from ecomrel.config import load_config
 from ecomrel.pipeline import console, metrics_path, metrics_table, run_pipeline
 
@@ -30,6 +30,7 @@ def run_command(
 ) -> None:
     """Run the stages a config names, in order, skipping those already complete."""
     cfg = load_config(config, set_)
+    log_into(cfg.out)  # third-party warnings and debug records go to <out>/ecomrel.log
     metrics = run_pipeline(cfg, force=force)
     console.print(metrics_table(metrics))
     console.print(f"metrics: {metrics_path(cfg.out)}")
@@ -43,6 +44,7 @@ def demo_command(
 ) -> None:
     """Run every stage on the built-in sample catalogue and the built-in small models."""
     cfg = load_config(None, [f"out={out}", f"stages={DEMO_STAGES}", f"options={DEMO_OPTIONS}", *set_])
+    log_into(cfg.out)  # third-party warnings and debug records go to <out>/ecomrel.log
     metrics = run_pipeline(cfg, force=force)
     console.print(metrics_table(metrics))
     console.print(f"metrics: {metrics_path(cfg.out)}")

@@ -74,6 +74,7 @@ import pandas as pd
 
 from ecomrel.data import sample_vocab as V
 from ecomrel.data.schema import Dataset
+from ecomrel.errors import ConfigError
 from ecomrel.grades import DEFAULT_SCALE
 
 KINDS: tuple[str, ...] = (
@@ -869,11 +870,11 @@ def generate_sample(
     from ``true_grade``. Splits are not made here: call :func:`ecomrel.data.splits.split_by_query`.
     """
     if n_products < 50:
-        raise ValueError(f"n_products must be at least 50, got {n_products}")
+        raise ConfigError(f"n_products must be at least 50, got {n_products}")
     if n_queries < 1:
-        raise ValueError(f"n_queries must be at least 1, got {n_queries}")
+        raise ConfigError(f"n_queries must be at least 1, got {n_queries}")
     if not 0.0 <= noise <= 1.0:
-        raise ValueError(f"noise must lie in [0, 1], got {noise}")
+        raise ConfigError(f"noise must lie in [0, 1], got {noise}")
     rng = np.random.default_rng(seed)
     store = _build_store(n_products, rng)
     intents = _make_queries(store, n_queries, rng)

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecomrel.errors import ConfigError, DataError
+
 DEFAULT_FRACTIONS: dict[str, float] = {"train": 0.7, "dev": 0.15, "test": 0.15}
 BANDS: tuple[str, ...] = ("head", "torso", "tail")
 BAND_TRAFFIC: tuple[float, float] = (0.5, 0.8)
@@ -44,15 +46,15 @@ def frequency_bands(frequency: pd.Series) -> pd.Series:
 
 def _check_fractions(fractions: dict[str, float]) -> dict[str, float]:
     if not fractions:
-        raise ValueError("split fractions are empty")
+        raise ConfigError("split fractions are empty")
     bad = {
         k: v for k, v in fractions.items() if not (isinstance(v, int | float) and v >= 0 and math.isfinite(v))
     }
     if bad:
-        raise ValueError(f"split fractions must be non-negative numbers, got {bad}")
+        raise ConfigError(f"split fractions must be non-negative numbers, got {bad}")
     total = sum(fractions.values())
     if abs(total - 1.0) > 1e-6:
-        raise ValueError(f"split fractions must sum to 1, got {total:g} ({fractions})")
+        raise ConfigError(f"split fractions must sum to 1, got {total:g} ({fractions})")
     return dict(fractions)
 
 
@@ -80,11 +82,11 @@ def split_by_query(
     """
     fractions = _check_fractions(DEFAULT_FRACTIONS if fractions is None else fractions)
     if "query_id" not in queries.columns:
-        raise ValueError("queries has no query_id column")
+        raise DataError("queries has no query_id column")
     ids = queries["query_id"].astype(str)
     if ids.duplicated().any():
         dup = ids[ids.duplicated()].iloc[0]
-        raise ValueError(f"queries: duplicate query_id {dup!r}; a query can be in one split only")
+        raise DataError(f"queries: duplicate query_id {dup!r}; a query can be in one split only")
     if "frequency" in queries.columns and pd.to_numeric(queries["frequency"], errors="coerce").notna().any():
         strata = frequency_bands(queries["frequency"]).to_numpy()
     else:
