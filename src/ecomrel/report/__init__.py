@@ -82,7 +82,6 @@ tr.stage th{background:#e8eef7;text-align:left}
 col.name{width:22%}col.desc{width:46%}
 img{max-width:100%;height:auto;display:block;margin:6px 0}
 figure{margin:10px 0}figcaption{font-size:12px;color:#555}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:8px 16px}
 pre{background:#f6f6f6;padding:10px;font-size:12px;white-space:pre-wrap;overflow-wrap:anywhere}
 dl.legend{font-size:12px;color:#444;display:grid;grid-template-columns:max-content 1fr;gap:0 10px}
 dl.legend dt{font-weight:600}dl.legend dd{margin:0}
@@ -212,7 +211,7 @@ def _diagnostics_section(run: RunFolder, reports: dict[str, Report], problems: l
     return (
         "<h2>Per-model diagnostics</h2><p class=note>Confusion matrix against the human grade and "
         "top-label reliability diagram (10 equal-width confidence bins, the same binning as ECE).</p>"
-        f"<div class=grid>{''.join(figures)}</div>{notes}"
+        f"{''.join(figures)}{notes}"
     )
 
 

@@ -35,8 +35,7 @@ def diagnostics_png(confusion: pd.DataFrame, bins: ReliabilityBins | None, title
     """Confusion matrix (rows = human grade, colour = share of the row, text = count) beside the
     reliability diagram (accuracy per confidence bin against the diagonal; bar width = bin)."""
     plt = _pyplot()
-    ncols = 2 if bins is not None else 1
-    fig, axes = plt.subplots(1, ncols, figsize=(4.4 * ncols + 0.4, 3.9), squeeze=False)
+    fig, axes = plt.subplots(1, 2, figsize=(8.6, 3.7), squeeze=False)
     ax = axes[0][0]
     counts = confusion.to_numpy()
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
@@ -58,8 +57,11 @@ def diagnostics_png(confusion: pd.DataFrame, bins: ReliabilityBins | None, title
     ax.set_xlabel("predicted grade")
     ax.set_ylabel("human grade")
     ax.set_title("confusion (colour: share of row)", fontsize=9)
-    if bins is not None:
-        ax = axes[0][1]
+    ax = axes[0][1]
+    if bins is None:
+        ax.text(0.5, 0.5, "no grade probabilities:\nno reliability diagram", ha="center", va="center")
+        ax.set_axis_off()
+    else:
         width = np.diff(bins.edges)
         left = bins.edges[:-1]
         filled = bins.count > 0
