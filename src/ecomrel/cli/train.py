@@ -1,4 +1,4 @@
-"""``ecomrel train ...``: training commands (``distill`` here; SFT/DPO/GRPO join this group)."""
+"""``ecomrel train ...``: training commands (``distill``, ``sft``, ``grpo``; DPO joins this group)."""
 
 from __future__ import annotations
 
@@ -40,11 +40,12 @@ def distill(
         "teacher": teacher,
         "out": out,
         "human_only": human_only,
-        "epochs": epochs,
-        "max_steps": max_steps,
     }
     fields = {k: str(v) if isinstance(v, Path) else v for k, v in fields.items()}
-    result = run_distill(DistillConfig.from_yaml(config, sets or [], fields), force=force)
+    sets = list(sets or [])  # --epochs / --max-steps are CrossEncoderTrainingArguments fields
+    sets += [f"training_args.num_train_epochs={epochs}"] if epochs is not None else []
+    sets += [f"training_args.max_steps={max_steps}"] if max_steps is not None else []
+    result = run_distill(DistillConfig.from_yaml(config, sets, fields), force=force)
     keys = ("model_dir", "predictions", "counts", "metrics")
     typer.echo(json.dumps({k: result[k] for k in keys}, indent=2))
 
@@ -80,3 +81,58 @@ def sft(
         result = run_sft(SFTRunConfig.from_yaml(config, overrides))
     keys = ("adapter", "model_dir", "curriculum", "steps", "train_loss", "train_seconds", "peak_rss_mb")
     typer.echo(json.dumps({k: result.get(k) for k in keys}, indent=2, default=str))
+
+
+@app.command("grpo")
+@friendly_errors
+def grpo(
+    config: Path = typer.Option(..., "--config", "-c", help="GRPO YAML (see examples/grpo.yaml)."),
+    sets: list[str] | None = typer.Option(
+        None, "--set", help="Any config field: key.sub=value (YAML), e.g. training_args.beta=0.04."
+    ),
+) -> None:
+    """GRPO of the judge (TaoSR1 stage 3): difficulty-based dynamic sampling, class-balanced pool, LoRA."""
+    from ecomrel.train.grpo_config import GRPORunConfig
+    from ecomrel.train.grpo_trainer import run_grpo
+
+    result = run_grpo(GRPORunConfig.from_yaml(config, list(sets or [])))
+    keys = (
+        "adapter",
+        "steps",
+        "reward_first",
+        "reward_last",
+        "mean_kept_share",
+        "steps_file",
+        "train_seconds",
+    )
+    shown = {k: result.get(k) for k in keys}
+    shown["rounds"] = [
+        {k: r.get(k) for k in ("round", "kept_share", "cv_before", "cv_after", "pool_size")}
+        for r in result.get("rounds", [])
+    ]
+    if "eval" in result:
+        shown["eval"] = result["eval"]["metrics"]
+    typer.echo(json.dumps(shown, indent=2, default=str))
+
+
+@app.command("dpo")
+@friendly_errors
+def dpo(
+    config: Path = typer.Option(..., "--config", "-c", help="DPO YAML (see docs/dpo.md)."),
+    sets: list[str] | None = typer.Option(
+        None,
+        "--set",
+        help="Any config field: key.sub=value (YAML), e.g. pairs=pass_at_n, training_args.beta=0.2.",
+    ),
+) -> None:
+    """DPO de-biasing of the SFT judge on LREF beam-error or TaoSR1 pass@N (+ oracle) pairs."""
+    from ecomrel.train.dpo_config import DPORunConfig
+    from ecomrel.train.dpo_trainer import run_dpo
+
+    result = run_dpo(DPORunConfig.from_yaml(config, list(sets or [])))
+    keys = ("adapter", "pairs_file", "n_pairs", "pair_sources", "steps", "final_reward_margin")
+    shown = {k: result.get(k) for k in keys}
+    stats = result.get("pair_stats", {})
+    shown["pair_stats"] = {k: v for k, v in stats.items() if k != "paper"}
+    shown["eval"] = result.get("eval")
+    typer.echo(json.dumps(shown, indent=2, default=str))
