@@ -485,15 +485,16 @@ def run_dpo(config: DPORunConfig, *, callbacks: list[Any] | None = None) -> dict
     if config.resume and done.exists() and (out / ADAPTER_DIR).is_dir():
         log.info("%s: DPO already finished", out)
         return {**json.loads(done.read_text()), "skipped": True}
+    t_start = time.perf_counter()
+    dpo_training_args(config, out / TRAINER_DIR)  # a bad training_args field fails before any work
+    ds = Dataset.load(config.data) if config.data is not None else None
     if state.is_main_process:
         if not config.resume:
             _clear_run(out)
         (out / EVAL_DIR).mkdir(parents=True, exist_ok=True)
         config.to_yaml(out / "config.yaml")
     state.wait_for_everyone()
-    t_start = time.perf_counter()
     scale = SCALES[config.scale]
-    ds = Dataset.load(config.data) if config.data is not None else None
     model, tokenizer, peft_config = load_sft_model(config)
 
     pairs, pair_stats = _load_or_mine(config, out, model, tokenizer, ds, scale, state)
