@@ -153,3 +153,17 @@ def test_summary_rows_order_and_formatting():
     assert format_value(273.456, "train_seconds") == "273.5" and format_value(7, "x") == "7"
     table = metrics_table(metrics, ["student", "bm25"])
     assert [c.header for c in table.columns][:3] == ["stage", "mF1", "NDCG10"]
+
+
+def test_record_predictions_keeps_run_relative_paths(tmp_path):
+    from ecomrel.eval import load_predictions_index, record_predictions
+
+    run = tmp_path / "run"
+    record_predictions(run, "bm25", run / "baselines" / "bm25.parquet", stage="baselines")
+    record_predictions(
+        run, "bm25@judge_subset", run / "baselines" / "bm25.parquet", queries_from=run / "judge" / "s.parquet"
+    )
+    record_predictions(run, "bm25", run / "baselines" / "bm25_v2.parquet", gains="esci")
+    index = load_predictions_index(run)
+    assert index["bm25"] == {"file": "baselines/bm25_v2.parquet", "split": "test", "gains": "esci"}
+    assert index["bm25@judge_subset"]["queries_from"] == "judge/s.parquet"

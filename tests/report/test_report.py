@@ -217,3 +217,26 @@ def test_report_renders_in_headless_chromium_without_overflow(synthetic_run, tmp
     assert res["inner"] == 1280
     assert res["images"] == 5 and res["broken"] == []
     assert res["scroll"] <= 1280 and res["wide"] == [], res
+
+
+def test_report_reads_the_predictions_index(synthetic_run, tmp_path):
+    """Markers without predictions: the rows come from eval/predictions.json (record_predictions)."""
+    from ecomrel.eval import record_predictions
+
+    run = tmp_path / "copy"
+    shutil.copytree(synthetic_run, run)
+    for marker in run.glob("*/_done.json"):
+        data = json.loads(marker.read_text())
+        data.pop("predictions", None)
+        marker.write_text(json.dumps(data))
+    judge = run / "judge/test/scores.parquet"
+    record_predictions(run, "bm25", run / "baselines/bm25_predictions.parquet", stage="baselines")
+    bm25 = run / "baselines/bm25_predictions.parquet"
+    record_predictions(run, "bm25@judge_subset", bm25, queries_from=judge)
+    record_predictions(run, "judge_zero_shot", judge, queries_from=judge)
+    record_predictions(run, "gone", run / "distill/student_scores.parquet")  # not in metrics.json: ignored
+    page = write_report(run).read_text()
+    diagnostics = page[page.index("<h2>Per-model diagnostics") : page.index("<h2>By query segment")]
+    assert diagnostics.count("<img") == 2 and "gone" not in diagnostics
+    n = json.loads((run / "eval" / "metrics.json").read_text())["judge_zero_shot"]["n_predicted"]
+    assert f"judge_zero_shot — {n:,} judged test pairs" in diagnostics

@@ -12,8 +12,19 @@ with the same metrics per query segment::
 It is always valid JSON (``allow_nan=False``), written atomically, and every writer in ecomrel
 goes through :func:`write_metrics`.
 
-Which prediction file each row came from is recorded by the pipeline in the stage's
-``_done.json`` (``"predictions": {row: run-relative path}``); the report reads it from there.
+``<run>/eval/predictions.json`` indexes the prediction file behind each row, so the report can
+draw confusion matrices, reliability diagrams and segment tables without knowing the stages::
+
+    {"bm25": {"file": "baselines/bm25_predictions.parquet", "split": "test", "stage": "baselines"},
+     "bm25@judge_subset": {"file": "baselines/bm25_predictions.parquet", "split": "test",
+                           "queries_from": "judge/test/scores.parquet", "stage": "judge"},
+     "judge_zero_shot": {"file": "judge/test/scores.parquet", "split": "test",
+                         "queries_from": "judge/test/scores.parquet", "stage": "judge"}}
+
+Paths are relative to the run folder. ``queries_from`` restricts the evaluation to the query ids
+of that prediction file (the judge scores a subset of whole queries on CPU); optional ``gains`` is
+the NDCG gain preset. A stage records its rows with :func:`record_predictions`. (A stage marker's
+``"predictions": {row: path}`` is read too.)
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ import numpy as np
 from ecomrel.errors import DataError
 
 METRICS_FILE = "metrics.json"
+PREDICTIONS_INDEX = "predictions.json"
 SEGMENTS_KEY = "segments"
 
 
@@ -108,3 +120,44 @@ load_stage_metrics = load_metrics
 def scalar_metrics(row: Mapping[str, Any]) -> dict[str, float | int | None]:
     """The scalar part of a row (drops ``segments`` and any other nested entry)."""
     return {k: v for k, v in row.items() if v is None or isinstance(v, int | float)}
+
+
+def record_predictions(
+    run_dir: str | Path,
+    row: str,
+    file: str | Path,
+    *,
+    split: str | None = "test",
+    stage: str | None = None,
+    queries_from: str | Path | None = None,
+    gains: str | None = None,
+) -> Path:
+    """Add (or replace) ``row``'s entry in ``<run>/eval/predictions.json``; paths stored run-relative."""
+    run_dir = Path(run_dir)
+
+    def rel(p: str | Path) -> str:
+        p = Path(p)
+        try:
+            return str(p.resolve().relative_to(run_dir.resolve()))
+        except ValueError:
+            return str(p)
+
+    path = run_dir / "eval" / PREDICTIONS_INDEX
+    index = load_predictions_index(run_dir)
+    entry: dict[str, Any] = {"file": rel(file), "split": split}
+    if stage is not None:
+        entry["stage"] = stage
+    if queries_from is not None:
+        entry["queries_from"] = rel(queries_from)
+    if gains is not None and not isinstance(gains, str):
+        gains = None  # an explicit gain map is not recorded; the report falls back to the run's gains
+    if gains is not None:
+        entry["gains"] = gains
+    index[row] = entry
+    write_metrics_json(index, path)
+    return path
+
+
+def load_predictions_index(run_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """The run's ``eval/predictions.json`` (``{}`` when absent)."""
+    return load_metrics(Path(run_dir) / "eval" / PREDICTIONS_INDEX)

@@ -177,12 +177,15 @@ def _evaluate(run: RunFolder, pred: Prediction) -> tuple[Report | None, str | No
         data = run.data_dir
         queries = pd.read_parquet(data / "queries.parquet")
         by = available_segments(queries, DEFAULT_SEGMENTS)
+        source = frame
+        if pred.queries_from is not None:
+            source = pd.read_parquet(pred.queries_from, columns=["query_id"])
         report = evaluate(
             data,
             frame,
             split=pred.split,
-            queries=set(frame["query_id"].astype(str)),
-            gains=run.gains(),
+            queries=set(source["query_id"].astype(str)),
+            gains=pred.gains or run.gains(),
             scale=_scale_for(list(frame.columns)),
             name=pred.row,
             by=by,

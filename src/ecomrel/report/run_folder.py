@@ -4,10 +4,11 @@ rows and the prediction file behind each row.
 Stage order: ``<run>/config.yaml``'s ``stages`` list (the runner writes only the stages that ran,
 in pipeline order); without it, the folders that hold a ``_done.json``, oldest first.
 
-Prediction files: each stage's ``_done.json`` may hold ``"predictions": {row: path}`` (paths
-relative to the run folder; a value may also be ``{"file": path, "split": "test"}``). Runs whose
-markers have no such entry fall back to the files today's stages write
-(:data:`KNOWN_PREDICTIONS`).
+Prediction files: ``<run>/eval/predictions.json`` (written by
+:func:`ecomrel.eval.record_predictions`: ``{row: {"file", "split", "queries_from", "gains"}}``),
+then each stage's ``_done.json`` ``"predictions": {row: path}`` (paths relative to the run
+folder); runs with neither fall back to the files today's stages write (:data:`KNOWN_PREDICTIONS`).
+Only rows present in ``metrics.json`` count.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from ecomrel.eval import load_metrics
+from ecomrel.eval import load_metrics, load_predictions_index
 
 DONE = "_done.json"
 
@@ -57,6 +58,8 @@ class Prediction:
     stage: str | None
     file: Path
     split: str | None = "test"
+    queries_from: Path | None = None
+    gains: str | None = None
 
 
 @dataclass
@@ -85,9 +88,25 @@ class RunFolder:
         """One entry per prediction *file*, in pipeline order (a file shared by several rows, such
         as ``bm25`` and ``bm25@judge_subset``, is listed once, under the row without ``@``)."""
         found: list[Prediction] = []
+        for row, entry in load_predictions_index(self.root).items():
+            if row in self.metrics and isinstance(entry, dict) and entry.get("file"):
+                qf = entry.get("queries_from")
+                found.append(
+                    Prediction(
+                        row,
+                        entry.get("stage") or self.stage_of(row),
+                        self.root / entry["file"],
+                        entry.get("split", "test"),
+                        self.root / qf if qf else None,
+                        entry.get("gains") if isinstance(entry.get("gains"), str) else None,
+                    )
+                )
+        listed = {p.row for p in found}
         for s in self.stages:
             recorded = (s.marker or {}).get("predictions") or {}
             for row, entry in recorded.items():
+                if row in listed or row not in self.metrics:
+                    continue
                 file, split = (
                     (entry, "test") if isinstance(entry, str) else (entry.get("file"), entry.get("split"))
                 )
@@ -98,7 +117,9 @@ class RunFolder:
                 if row in self.metrics and (self.root / rel).exists():
                     found.append(Prediction(row, self.stage_of(row), self.root / rel))
         out: dict[Path, Prediction] = {}
-        for p in sorted(found, key=lambda p: "@" in p.row):
+        # a row evaluated on its own queries (or all of them) before a row on another file's subset
+        subset = lambda p: p.queries_from is not None and p.queries_from != p.file  # noqa: E731
+        for p in sorted(found, key=lambda p: (subset(p), "@" in p.row)):
             if p.file.exists():
                 out.setdefault(p.file.resolve(), p)
         order = {row: i for i, (row, _) in enumerate((r, s) for s in self.stages for r in s.rows)}
