@@ -161,12 +161,15 @@ def train_all(work: Path, name: str, args: argparse.Namespace) -> dict:
     teacher = root / "teacher.parquet"
     common = dict(
         base_model=args.base_model,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
+        training_args={
+            "num_train_epochs": args.epochs,
+            "per_device_train_batch_size": args.batch_size,
+            "learning_rate": args.lr,
+            "save_steps": 100,
+        },
+        precision=args.precision,
         device=args.device,
-        learning_rate=args.lr,
         seed=args.seed,
-        save_steps=100,
         num_threads=args.threads,
         eval_batch_size=256,
     )
@@ -197,7 +200,7 @@ def train_all(work: Path, name: str, args: argparse.Namespace) -> dict:
     out["distilled_minus_human_only"] = {
         ref: {
             m: round(d[ref][m] - b[ref][m], 4)
-            for m in ("macro_f1", "weighted_f1", "accuracy", "rmse", "ndcg@10")
+            for m in ("f1_macro", "f1_weighted", "accuracy", "rmse", "ndcg@10")
         }
         for ref in ("student@human", "student@truth")
         if ref in d and ref in b
@@ -227,6 +230,9 @@ def main() -> None:
     ap.add_argument("--n-queries", type=int, default=500)
     ap.add_argument("--base-model", default=None, help="Student body folder (default: packaged MiniLM-L6).")
     ap.add_argument("--epochs", type=float, default=3.0)
+    ap.add_argument(
+        "--precision", default="fp32", choices=["auto", "fp32", "bf16"], help="fp32: as the README figures"
+    )
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=6e-5)
     ap.add_argument("--device", default=None)

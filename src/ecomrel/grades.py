@@ -11,16 +11,22 @@ grade   name             meaning
 0       irrelevant       no useful relation
 ======  ===============  ===========================================
 
-The scale is configuration, not a constant: LREF's five levels are available as
-:data:`LREF_SCALE`. Every data source maps its own label into the scale with an explicit
-table defined here, and the source's label is always kept verbatim beside the grade.
+The scale is configuration, not a constant: :func:`get_scale` is the one registry every
+config reads (``scale: default`` / ``taosr1`` = the four grades above, ``scale: lref`` =
+LREF's five levels, :data:`LREF_SCALE`; or a custom scale written out in the config as
+``scale: {names: [...], descriptions: [...]}``). Every data source maps its own label into
+the scale with an explicit table defined here, and the source's label is always kept verbatim
+beside the grade.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+from ecomrel.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,70 @@ LREF_SCALE = GradeScale(
         "the product matches the query exactly",
     ),
 )
+
+SCALES: dict[str, GradeScale] = {"default": DEFAULT_SCALE, "taosr1": DEFAULT_SCALE, "lref": LREF_SCALE}
+"""Named grade scales: ``default`` and ``taosr1`` (4 grades), ``lref`` (5 grades)."""
+
+ScaleSpec = str | list[str] | dict[str, Any]
+"""How a config names a scale: a registry name, a list of grade names (lowest first) or a mapping
+``{names: [...], descriptions: [...]}``. Pydantic fields use it as ``scale: ScaleSpec = "default"``."""
+
+SCALE_FIELD_DESCRIPTION = (
+    "Grade scale: 'default' / 'taosr1' (4 grades), 'lref' (5 grades: irrelevant, trivial, marginal, "
+    "significant, exact), or a custom {names: [lowest, ..., highest], descriptions: [...]}."
+)
+
+
+def get_scale(spec: ScaleSpec | GradeScale | None = "default") -> GradeScale:
+    """The grade scale a config names (see :data:`ScaleSpec`); ``None`` is the default scale.
+
+    An unknown name or a malformed custom scale raises :class:`ecomrel.errors.ConfigError`
+    naming the allowed names.
+    """
+    if spec is None:
+        return DEFAULT_SCALE
+    if isinstance(spec, GradeScale):
+        return spec
+    if isinstance(spec, str):
+        try:
+            return SCALES[spec.strip().lower()]
+        except KeyError:
+            raise ConfigError(
+                f"unknown grade scale {spec!r}; known: {', '.join(SCALES)} (or a custom "
+                "{names: [...], descriptions: [...]})",
+                field="scale",
+            ) from None
+    if isinstance(spec, Mapping):
+        unknown = set(spec) - {"names", "descriptions"}
+        if unknown:
+            raise ConfigError(f"custom scale: unknown key(s) {', '.join(sorted(unknown))}", field="scale")
+        names, descriptions = spec.get("names"), spec.get("descriptions") or ()
+    elif isinstance(spec, Sequence):
+        names, descriptions = spec, ()
+    else:
+        raise ConfigError(f"a grade scale is a name or a list of grade names, got {spec!r}", field="scale")
+    if not isinstance(names, Sequence) or isinstance(names, str) or len(names) < 2:
+        raise ConfigError("custom scale: 'names' must list at least two grade names", field="scale")
+    names = tuple(str(n).strip() for n in names)
+    if len({n.lower() for n in names}) != len(names) or not all(names):
+        raise ConfigError(
+            f"custom scale: grade names must be distinct and non-empty: {list(names)}", field="scale"
+        )
+    descriptions = tuple(str(d) for d in descriptions)
+    if descriptions and len(descriptions) != len(names):
+        raise ConfigError(
+            f"custom scale: {len(descriptions)} descriptions for {len(names)} grades", field="scale"
+        )
+    return GradeScale(names=names, descriptions=descriptions)
+
+
+def scale_spec(scale: GradeScale) -> ScaleSpec:
+    """The inverse of :func:`get_scale` for files: a registry name when the scale has one."""
+    for name, known in SCALES.items():
+        if known == scale:
+            return name
+    return {"names": list(scale.names), "descriptions": list(scale.descriptions)}
+
 
 # --- source mappings -------------------------------------------------------------------
 # Each table maps the source's own label to a grade on DEFAULT_SCALE.

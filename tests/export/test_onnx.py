@@ -198,13 +198,15 @@ def trained_student(sample_dir, tmp_path_factory) -> Path:
         data_dir=sample_dir,
         teacher=root / "teacher.parquet",
         out=root / "run",
-        max_steps=80,
-        batch_size=16,
-        learning_rate=2e-4,
+        training_args={
+            "max_steps": 80,
+            "per_device_train_batch_size": 16,
+            "learning_rate": 2e-4,
+            "save_steps": 1000,
+            "logging_steps": 1000,
+        },
         recipe={"max_length": 64},
         num_threads=1,
-        save_steps=1000,
-        logging_steps=1000,
     )
     run_distill(cfg)
     return root / "run"

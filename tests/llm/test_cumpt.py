@@ -63,3 +63,39 @@ def test_tune_precision_target():
             assert m["precision"][name] >= 0.7
     with pytest.raises(ValueError):
         tune(probs, grades, objective="recall")
+
+
+def test_default_tiers_follow_the_scale_and_load_checks_the_file(tmp_path):
+    import json
+
+    from ecomrel.errors import DataError
+    from ecomrel.grades import DEFAULT_SCALE, LREF_SCALE
+    from ecomrel.llm.cumpt import DEFAULT_TIERS, CumPT, default_tiers
+
+    assert default_tiers(DEFAULT_SCALE) == DEFAULT_TIERS
+    assert [t.min_grade for t in default_tiers(LREF_SCALE)] == [3, 1, 0]
+    assert [t.min_grade for t in default_tiers(2)] == [1, 0]
+    five = CumPT.single_beta(0.5, default_tiers(LREF_SCALE))
+    path = five.save(tmp_path / "five.json")
+    assert CumPT.load(path, LREF_SCALE).tiers == five.tiers
+    with pytest.raises(DataError, match="4 grades"):
+        CumPT(tiers=({"name": "Good", "min_grade": 4}, {"name": "Bad", "min_grade": 0})).check_scale(
+            DEFAULT_SCALE
+        )
+    for text, msg in [
+        ("{oops", "not a readable"),
+        (json.dumps({"tiers": []}), "not a CumPT"),
+        (
+            json.dumps(
+                {"tiers": [{"name": "G", "min_grade": 1}, {"name": "B", "min_grade": 0}], "thresholds": {}}
+            ),
+            "no threshold for tier",
+        ),
+    ]:
+        bad = tmp_path / "bad.json"
+        bad.write_text(text)
+        with pytest.raises(DataError, match=msg) as err:
+            CumPT.load(bad)
+        assert str(bad) in str(err.value)
+    with pytest.raises(DataError, match="not found"):
+        CumPT.load(tmp_path / "missing.json")

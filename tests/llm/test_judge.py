@@ -242,3 +242,94 @@ def test_cli_config_yaml_not_overridden_by_defaults(tiny_model_dir, data_dir, tm
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert manifest["config"]["chunk_size"] == 2 and manifest["config"]["batch_size"] == 3
     assert CliRunner().invoke(app, ["judge", "--model", str(tiny_model_dir)]).exit_code == 2
+
+
+# --- the grade scale comes from the config ---------------------------------------------------------
+
+
+def test_five_level_lref_judge_scores_and_evaluates_end_to_end(tiny_model_dir, data_dir, tmp_path):
+    """A 5-level (LREF) judge: run_judge with scale lref writes p_0..p_4, tiers for five grades, and
+    ecomrel.eval.evaluate reads its output on the same scale."""
+    from ecomrel.eval import evaluate
+    from ecomrel.grades import LREF_SCALE
+
+    ds = Dataset.load(data_dir)
+    j = ds.judgments.copy()
+    j.loc[j.index[::3], "grade"] = 4  # some pairs at LREF's top level (exact)
+    five = tmp_path / "data5"
+    Dataset(products=ds.products, queries=ds.queries, judgments=j, splits=ds.splits).save(five)
+
+    out = tmp_path / "judge5"
+    result = run_judge(_cfg(tiny_model_dir, five, out, scale="lref", tune_split="dev"))
+    scores = pd.read_parquet(out / "scores.parquet")
+    p5 = [f"p_{g}" for g in range(5)]
+    assert list(scores.columns) == [
+        "query_id",
+        "product_id",
+        "score",
+        "pred_grade",
+        *p5,
+        "expected_grade",
+        "tier",
+    ]
+    np.testing.assert_allclose(scores[p5].sum(axis=1), 1.0, atol=1e-9)
+    assert scores["expected_grade"].between(0, 4).all() and scores["pred_grade"].between(0, 4).all()
+    thresholds = json.loads((out / "cumpt_thresholds.json").read_text())
+    assert thresholds["tiers"][0] == {"name": "Good", "min_grade": 3}  # significant + exact
+    assert result["metrics"]["all"]["n"] == 20
+
+    report = evaluate(five, out / "scores.parquet", scale=LREF_SCALE).flat()
+    assert {"f1_macro", "rmse", "ndcg@10", "ece"} <= set(report)
+    assert report["f1_macro"] == pytest.approx(result["metrics"]["all"]["f1_macro"])
+    # a 4-grade run in the same folder is another configuration: refused, not mixed
+    with pytest.raises(DataError, match="different configuration"):
+        run_judge(_cfg(tiny_model_dir, five, out))
+
+
+def test_judge_scale_is_validated_before_any_work(tiny_model_dir, data_dir, tmp_path):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="unknown grade scale 'lrf'"):
+        _cfg(tiny_model_dir, data_dir, tmp_path, scale="lrf")
+    custom = _cfg(tiny_model_dir, data_dir, tmp_path, scale={"names": ["bad", "ok", "good"]})
+    assert custom.grade_scale.names == ("bad", "ok", "good")
+
+
+def test_thresholds_file_is_read_and_checked_before_the_first_pair(tiny_model_dir, data_dir, tmp_path):
+    bad = tmp_path / "thr.json"
+    bad.write_text("{not json")
+    out = tmp_path / "run"
+    with pytest.raises(DataError, match=str(bad)):
+        run_judge(_cfg(tiny_model_dir, data_dir, out, thresholds=bad))
+    five = tmp_path / "five.json"
+    five.write_text(
+        json.dumps(
+            {
+                "tiers": [{"name": "Good", "min_grade": 4}, {"name": "Bad", "min_grade": 0}],
+                "thresholds": {"Good": 0.5},
+            }
+        )
+    )
+    with pytest.raises(DataError, match="4 grades"):
+        run_judge(_cfg(tiny_model_dir, data_dir, out, thresholds=five))
+    assert not (out / "manifest.json").exists() and not (out / "parts").exists()
+
+
+def test_a_failed_start_does_not_block_the_corrected_run(tiny_model_dir, data_dir, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(FileNotFoundError):
+        run_judge(_cfg("nosuchmodel", data_dir, out))
+    assert not (out / "manifest.json").exists()
+    result = run_judge(_cfg(tiny_model_dir, data_dir, out))  # no --overwrite needed
+    assert result["n_pairs"] == 20
+
+
+def test_vllm_backend_without_vllm_is_a_missing_dependency(tiny_model_dir, data_dir, tmp_path, monkeypatch):
+    from ecomrel.errors import MissingDependencyError
+    from ecomrel.llm import vllm_backend
+
+    monkeypatch.setattr(vllm_backend, "vllm_available", lambda: (False, "vllm is not installed"))
+    out = tmp_path / "run"
+    with pytest.raises(MissingDependencyError, match="vllm"):
+        run_judge(_cfg(tiny_model_dir, data_dir, out, backend="vllm"))
+    assert not out.exists() or not any(out.iterdir())

@@ -167,19 +167,66 @@ def test_build_frames_widens_with_unlabeled_train_pairs_only(data, tmp_path):
 
 
 def test_config_validation_and_yaml_overrides(tmp_path, data):
-    from ecomrel.errors import UserError as DataError  # ConfigError for options, DataError for files
+    from ecomrel.errors import ConfigError, UserError
 
-    assert DistillConfig(data_dir=data[0]).human_only  # no teacher: the human-labels student
+    assert DistillConfig(data_dir=data[0]).mode == "human_only"  # no teacher: the human-labels student
+    assert DistillConfig(data_dir=data[0], teacher=data[1]).mode == "distill"
     y = tmp_path / "c.yaml"
-    y.write_text(f"data_dir: {data[0]}\nteacher: {data[1]}\nepochs: 2\n")
-    cfg = DistillConfig.from_yaml(y, ["kl_weight=0.3", "recipe.max_length=32"])
-    assert cfg.kl_weight == 0.3 and cfg.recipe.max_length == 32 and cfg.epochs == 2
-    with pytest.raises(DataError, match="batch_size"):
-        DistillConfig.from_yaml(y, fields={"batch_size": 0})
-    with pytest.raises(DataError, match="expected key=value"):
-        DistillConfig.from_yaml(y, ["batch_size"])
-    with pytest.raises(DataError, match="'epochs' is not a section"):
-        DistillConfig.from_yaml(y, ["epochs.x=1"])
+    y.write_text(f"data_dir: {data[0]}\nteacher: {data[1]}\ntraining_args:\n  num_train_epochs: 2\n")
+    cfg = DistillConfig.from_yaml(
+        y, ["kl_weight=0.3", "recipe.max_length=32", "training_args.optim=adamw_torch"]
+    )
+    assert cfg.kl_weight == 0.3 and cfg.recipe.max_length == 32
+    assert cfg.training_args == {"num_train_epochs": 2, "optim": "adamw_torch"}
+    with pytest.raises(ConfigError, match="epochs"):  # the hand-declared fields are gone
+        DistillConfig.from_yaml(y, ["epochs=2"])
+    with pytest.raises(UserError, match="expected key=value"):
+        DistillConfig.from_yaml(y, ["kl_weight"])
+    with pytest.raises(ConfigError, match="output_dir is set by ecomrel"):
+        DistillConfig.from_yaml(y, ["training_args.output_dir=/tmp/x"])
+    with pytest.raises(ConfigError, match="unknown grade scale"):
+        DistillConfig.from_yaml(y, ["scale=lrf"])
+    five = DistillConfig.from_yaml(y, ["scale=lref"])
+    assert five.recipe.num_labels == 5 and five.grade_scale.size == 5
+
+
+def test_asking_for_distillation_without_a_teacher_is_a_config_error(tmp_path, data):
+    from ecomrel.errors import ConfigError
+
+    y = tmp_path / "c.yaml"
+    y.write_text(f"data_dir: {data[0]}\n")
+    for ask in (["mode=distill"], ["kl_weight=0.5"]):
+        with pytest.raises(ConfigError, match="no teacher file"):
+            DistillConfig.from_yaml(y, ask)
+    assert DistillConfig.from_yaml(y, ["mode=human_only"]).human_only
+
+
+def test_training_args_reach_the_library_and_bad_ones_are_one_line_errors(data, tmp_path):
+    from ecomrel.errors import ConfigError
+    from ecomrel.train.distill_trainer import training_arguments
+
+    cfg = DistillConfig(
+        data_dir=data[0],
+        out=tmp_path,
+        precision="fp32",
+        training_args={
+            "optim": "adafactor",
+            "max_grad_norm": 0.5,
+            "lr_scheduler_type": "cosine_with_min_lr",
+            "lr_scheduler_kwargs": {"min_lr": 1e-6},
+            "eval_strategy": "no",
+            "report_to": "none",
+            "max_steps": 7,
+        },
+    )
+    args = training_arguments(cfg, tmp_path / "ck", "cpu")
+    assert args.optim == "adafactor" and args.max_grad_norm == 0.5 and args.max_steps == 7
+    assert args.lr_scheduler_kwargs == {"min_lr": 1e-6} and args.per_device_train_batch_size == 32
+    assert args.output_dir == str(tmp_path / "ck") and not args.bf16 and args.seed == 0
+    with pytest.raises(ConfigError, match="unknown field.*no_such_field"):
+        training_arguments(cfg.model_copy(update={"training_args": {"no_such_field": 1}}), tmp_path, "cpu")
+    with pytest.raises(ConfigError, match="rejected"):
+        training_arguments(cfg.model_copy(update={"training_args": {"optim": "nope"}}), tmp_path, "cpu")
 
 
 def test_run_distill_trains_checkpoints_resumes_and_evaluates(data, tiny_base, tmp_path):
@@ -191,11 +238,13 @@ def test_run_distill_trains_checkpoints_resumes_and_evaluates(data, tiny_base, t
         teacher=teacher,
         out=tmp_path / "d",
         base_model=tiny_base,
-        max_steps=3,
-        save_steps=3,
-        batch_size=16,
-        logging_steps=1,
-        learning_rate=1e-3,
+        training_args={
+            "max_steps": 3,
+            "save_steps": 3,
+            "per_device_train_batch_size": 16,
+            "logging_steps": 1,
+            "learning_rate": 1e-3,
+        },
         recipe=StudentRecipe(max_length=48),
     )
     res = run_distill(cfg)
@@ -204,20 +253,29 @@ def test_run_distill_trains_checkpoints_resumes_and_evaluates(data, tiny_base, t
     assert json.loads((model_dir / "student.json").read_text())["max_length"] == 48
     assert (tmp_path / "d" / "checkpoints" / "checkpoint-3").is_dir()
     assert res["counts"]["unlabeled"] == 32 and res["trained"]
+    assert res["mode"] == "distill" and res["teacher"] == str(teacher)
+    from ecomrel.train.common import resolve_precision
+
+    assert res["precision"] == resolve_precision("auto", "cpu")  # bf16 on AVX512-BF16/AMX CPUs
+    saved = json.loads((tmp_path / "d" / "metrics.json").read_text())
+    assert saved["precision"] == res["precision"] and saved["mode"] == "distill"
+    assert {"f1_macro", "f1_weighted", "rmse", "ndcg@10", "n"} <= set(saved["metrics"]["student@human"])
     m = res["metrics"]
     assert {"student@human", "student@truth", "teacher@human", "human@truth", "student~teacher"} <= set(m)
     pred = pd.read_parquet(res["predictions"])
     assert {"query_id", "product_id", "score", "pred_grade", "p_0", "p_3", "expected_grade"} <= set(
         pred.columns
     )
-    assert np.allclose(pred[[f"p_{k}" for k in range(4)]].sum(1), 1.0, atol=1e-5)
+    assert np.allclose(pred[[f"p_{k}" for k in range(4)]].sum(axis=1), 1.0, atol=1e-5)
     log = json.loads((tmp_path / "d" / "train_log.json").read_text())
     assert any("kl" in h for h in log) and any("ce" in h for h in log)
 
     # a finished run is not retrained; force + more steps resumes from the last checkpoint
     again = run_distill(cfg)
     assert not again["trained"]
-    more = run_distill(cfg.model_copy(update={"max_steps": 5}), force=True)
+    more = run_distill(
+        cfg.model_copy(update={"training_args": {**cfg.training_args, "max_steps": 5}}), force=True
+    )
     assert more["resumed_from"].endswith("checkpoint-3")
     state = json.loads((tmp_path / "d" / "checkpoints" / "checkpoint-5" / "trainer_state.json").read_text())
     assert state["global_step"] == 5
@@ -228,15 +286,15 @@ def test_human_only_baseline_runs_without_teacher(data, tiny_base, tmp_path):
 
     cfg = DistillConfig(
         data_dir=data[0],
-        human_only=True,
         out=tmp_path / "b",
         base_model=tiny_base,
-        max_steps=2,
-        batch_size=16,
+        precision="fp32",
+        training_args={"max_steps": 2, "per_device_train_batch_size": 16},
         recipe=StudentRecipe(max_length=32),
     )
     res = run_distill(cfg)
     assert res["human_only"] and res["counts"]["train_rows"] == 48
+    assert res["mode"] == "human_only" and res["teacher"] == "none" and res["precision"] == "fp32"
     assert "teacher@human" not in res["metrics"] and "student@human" in res["metrics"]
     meta = json.loads((Path(res["model_dir"]) / "student.json").read_text())
     assert meta["human_only"] and meta["kl_weight"] == 0.0
@@ -248,7 +306,10 @@ def test_cli_train_distill(data, tiny_base, tmp_path):
     from ecomrel.cli import app
 
     y = tmp_path / "c.yaml"
-    y.write_text(f"data_dir: {data[0]}\nteacher: {data[1]}\nbase_model: {tiny_base}\nbatch_size: 16\n")
+    y.write_text(
+        f"data_dir: {data[0]}\nteacher: {data[1]}\nbase_model: {tiny_base}\n"
+        "training_args:\n  per_device_train_batch_size: 16\n"
+    )
     r = CliRunner().invoke(
         app,
         [
@@ -266,5 +327,7 @@ def test_cli_train_distill(data, tiny_base, tmp_path):
     )
     assert r.exit_code == 0, r.output
     assert (tmp_path / "c" / "model" / "model.safetensors").exists()
-    bad = CliRunner().invoke(app, ["train", "distill", "--config", str(y), "--set", "batch_size=0"])
-    assert bad.exit_code == 2 and "batch_size" in bad.output
+    bad = CliRunner().invoke(
+        app, ["train", "distill", "--config", str(y), "--set", "training_args.batch_sise=8"]
+    )
+    assert bad.exit_code == 2 and "batch_sise" in bad.output and "Traceback" not in bad.output

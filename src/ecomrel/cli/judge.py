@@ -43,6 +43,9 @@ def judge_command(
     scale: str | None = typer.Option(
         None, "--scale", help="Grade scale: default / taosr1 (4 grades) or lref (5 grades) [default]."
     ),
+    scale: str | None = typer.Option(
+        None, "--scale", help="Grade scale: default / taosr1 (4 grades) or lref (5 grades) [default]."
+    ),
     config: Path | None = typer.Option(
         None, "--config", exists=True, dir_okay=False, help="JudgeConfig YAML."
     ),

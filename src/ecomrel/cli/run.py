@@ -15,7 +15,7 @@ DEMO_STAGES = ["data", "baselines", "judge", "sft", "distill", "rank"]
 DEMO_OPTIONS = {
     "judge": {"limit": 100, "train_limit": 100},
     "sft": {"train": {"max_steps": 2}},
-    "distill": {"train": {"max_train_pairs": 1500, "epochs": 1.0}},
+    "distill": {"train": {"max_train_pairs": 1500, "training_args": {"num_train_epochs": 1.0}}},
     "rank": {"config": {"tradeoff": {"alphas": [10.0], "betas": [0.6], "blend_weights": [0.5]}}},
 }
 

@@ -11,6 +11,9 @@ Mid    1       complement / marginal: show low, or in a related block
 Bad    0       irrelevant: filter out
 =====  ======  ==========================================
 
+On another scale (:func:`default_tiers`) Good starts at the upper half of the grades
+(LREF's five levels: significant and exact), Mid at grade 1, Bad is grade 0.
+
 Rule: walking the tiers from best to worst, a pair gets the first tier ``t`` whose
 cumulative probability ``P(grade >= min_grade(t)) = Σ_{k >= min_grade(t)} p_k`` reaches
 ``threshold(t)``; the last tier takes the rest. With one threshold β for every tier this
@@ -32,6 +35,9 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import precision_score
 
+from ecomrel.errors import DataError
+from ecomrel.grades import GradeScale
+
 THRESHOLDS_FILE = "cumpt_thresholds.json"
 GRID = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2))
 
@@ -43,6 +49,20 @@ class Tier:
 
 
 DEFAULT_TIERS: tuple[Tier, ...] = (Tier("Good", 2), Tier("Mid", 1), Tier("Bad", 0))
+
+
+def default_tiers(scale: GradeScale | int) -> tuple[Tier, ...]:
+    """Good from the upper half of the grades (``ceil(K/2)``), Mid from grade 1, Bad = grade 0.
+
+    4 grades: :data:`DEFAULT_TIERS` (Good ≥ 2); LREF's 5: Good ≥ 3; 2 grades: Good ≥ 1, Bad.
+    """
+    k = scale if isinstance(scale, int) else scale.size
+    good = (k + 1) // 2
+    return (
+        (Tier("Good", good), Tier("Bad", 0))
+        if good <= 1
+        else (Tier("Good", good), Tier("Mid", 1), Tier("Bad", 0))
+    )
 
 
 @dataclass
@@ -61,6 +81,15 @@ class CumPT:
             raise ValueError(f"tiers must have strictly decreasing min_grade ending at 0, got {mins}")
         for t in self.tiers[:-1]:
             self.thresholds.setdefault(t.name, 0.5)
+
+    def check_scale(self, scale: GradeScale, source: str | Path = "CumPT thresholds") -> None:
+        """Raise :class:`DataError` (naming ``source``) when a tier needs a grade the scale lacks."""
+        top = max(t.min_grade for t in self.tiers)
+        if top > scale.max_grade:
+            raise DataError(
+                f"{source}: tier {self.tiers[0].name!r} starts at grade {top}, but the judge's scale has "
+                f"{scale.size} grades ({', '.join(scale.names)}); tune thresholds for this scale"
+            )
 
     @classmethod
     def single_beta(cls, beta: float, tiers: Sequence[Tier] = DEFAULT_TIERS) -> CumPT:
@@ -117,20 +146,38 @@ class CumPT:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> CumPT:
+    def load(cls, path: str | Path, scale: GradeScale | None = None) -> CumPT:
+        """Read a thresholds file (or the one in a folder); with ``scale``, check its tiers fit it.
+
+        A missing, unreadable or malformed file raises :class:`DataError` naming it.
+        """
         path = Path(path)
         if path.is_dir():
             path = path / THRESHOLDS_FILE
-        data = json.loads(path.read_text())
         try:
-            return cls(
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise DataError(f"{path}: CumPT thresholds file not found") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DataError(f"{path}: not a readable CumPT thresholds JSON file ({exc})") from None
+        try:
+            cumpt = cls(
                 tiers=tuple(Tier(**t) for t in data["tiers"]),
                 thresholds={k: float(v) for k, v in data["thresholds"].items()},
                 objective=data.get("objective", "loaded"),
                 dev_metrics=data.get("dev_metrics", {}),
             )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"{path}: not a CumPT thresholds file ({exc})") from exc
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DataError(f"{path}: not a CumPT thresholds file ({type(exc).__name__}: {exc})") from None
+        missing = [t.name for t in cumpt.tiers[:-1] if t.name not in data["thresholds"]]
+        if missing:
+            raise DataError(f"{path}: no threshold for tier(s) {', '.join(missing)}")
+        bad = {k: v for k, v in cumpt.thresholds.items() if not 0.0 <= v <= 1.0 + 1e-6}
+        if bad:
+            raise DataError(f"{path}: thresholds must lie in [0, 1], got {bad}")
+        if scale is not None:
+            cumpt.check_scale(scale, path)
+        return cumpt
 
 
 def _macro_f1(truth: np.ndarray, pred: np.ndarray, k: int) -> float:

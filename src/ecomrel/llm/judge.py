@@ -13,6 +13,13 @@ A run killed at any point continues where it stopped: a chunk counts as done onl
 part file is on disk *and* listed in the manifest, so a chunk cut off mid-way is scored
 again from scratch and none is scored twice or lost. A different configuration (model,
 prompt, pairs) in the same folder is refused unless ``overwrite``.
+
+Everything a user can get wrong is checked before the first pair is scored: the grade scale
+(``scale``), the thresholds file (read and checked against the scale; the error names the
+file) and the backend's dependencies (``backend: vllm`` without vLLM is a
+:class:`~ecomrel.errors.MissingDependencyError`). The manifest is written with the first
+committed chunk, so a run that fails to start (a model that does not load) leaves nothing that
+blocks the next, corrected run; a manifest with no committed chunk never blocks one either.
 """
 
 from __future__ import annotations
@@ -29,10 +36,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecomrel.data.schema import DataError, Dataset
+from ecomrel.data.schema import Dataset
+from ecomrel.errors import ConfigError, DataError, MissingDependencyError
 from ecomrel.eval.classification import classification_metrics
 from ecomrel.grades import DEFAULT_SCALE, GradeScale
-from ecomrel.llm.cumpt import THRESHOLDS_FILE, CumPT, tune
+from ecomrel.llm.cumpt import THRESHOLDS_FILE, CumPT, default_tiers, tune
 from ecomrel.llm.judge_config import JudgeConfig
 from ecomrel.progress import make_progress
 
@@ -121,8 +129,8 @@ def _load_manifest(out: Path, fp: str, overwrite: bool) -> dict:
         manifest = json.loads(path.read_text())
         if manifest.get("fingerprint") == fp:
             return manifest
-        if not overwrite:
-            raise ValueError(
+        if not overwrite and manifest.get("done"):
+            raise ConfigError(
                 f"{out} holds a judge run with a different configuration (model, prompt or pairs); "
                 "use another --out or pass --overwrite"
             )
@@ -240,8 +248,42 @@ def _model_folders(config: JudgeConfig) -> list[Path]:
     return folders
 
 
+def _given_thresholds(config: JudgeConfig, scale: GradeScale) -> CumPT | None:
+    """The thresholds a run applies without tuning (``thresholds``, else a file beside the model),
+    read and checked against the scale; ``None`` when there are none (or the run tunes its own)."""
+    if config.tune_split is not None:
+        return None
+    if config.thresholds is not None:
+        return CumPT.load(config.thresholds, scale)
+    for folder in _model_folders(config):
+        if (folder / THRESHOLDS_FILE).is_file():
+            return CumPT.load(folder / THRESHOLDS_FILE, scale)
+    return None
+
+
+def _check_backend(config: JudgeConfig) -> None:
+    """The backend's optional dependencies, before any work."""
+    if config.backend == "vllm":
+        from ecomrel.llm.vllm_backend import vllm_available
+
+        ok, why = vllm_available()
+    elif config.backend == "ray":
+        from ecomrel.llm.ray_backend import ray_available
+
+        ok, why = ray_available()
+    else:
+        return
+    if not ok:
+        raise MissingDependencyError(f"judge backend {config.backend!r}: {why}", field="backend")
+
+
 def _cumpt(
-    config: JudgeConfig, scores: pd.DataFrame, pairs: pd.DataFrame, ds: Dataset, scale: GradeScale
+    config: JudgeConfig,
+    scores: pd.DataFrame,
+    pairs: pd.DataFrame,
+    ds: Dataset,
+    scale: GradeScale,
+    given: CumPT | None,
 ) -> CumPT:
     probs = scores[scale.prob_columns()].to_numpy()
     if config.tune_split is not None:
@@ -256,15 +298,11 @@ def _cumpt(
         return tune(
             probs[mask],
             pairs.loc[mask, "grade"].astype(int).to_numpy(),
+            tiers=default_tiers(scale),
             objective=config.cumpt_objective,
             precision_target=config.precision_target,
         )
-    if config.thresholds is not None:
-        return CumPT.load(config.thresholds)
-    for folder in _model_folders(config):
-        if (folder / THRESHOLDS_FILE).is_file():
-            return CumPT.load(folder / THRESHOLDS_FILE)
-    return CumPT.single_beta(0.5)
+    return given if given is not None else CumPT.single_beta(0.5, default_tiers(scale))
 
 
 def judge_metrics(
@@ -285,17 +323,22 @@ def judge_metrics(
 # --- the stage -------------------------------------------------------------------------
 def run_judge(
     config: JudgeConfig,
-    scale: GradeScale = DEFAULT_SCALE,
+    scale: GradeScale | None = None,
     on_chunk: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Score the configured pairs (resuming an earlier run), assign CumPT tiers, write the files.
+
+    The grade scale is ``config.scale`` (``scale`` overrides it for callers that hold a
+    :class:`GradeScale` already).
 
     ``on_chunk(i)`` is called after chunk ``i`` is committed (tests interrupt a run from it).
     Returns paths, counts, speed (pairs/s of this run) and metrics.
     """
     t0 = time.perf_counter()
+    scale = scale if scale is not None else config.grade_scale
+    _check_backend(config)
+    given = _given_thresholds(config, scale)
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
     ds = Dataset.load(config.data)
     pairs = select_pairs(ds, config.split, config.limit, config.limit_seed)
     if pairs.empty:
@@ -307,7 +350,7 @@ def run_judge(
     fp = fingerprint(config, pairs, scale)
     manifest = _load_manifest(out, fp, config.overwrite)
     manifest.update(n_pairs=int(len(pairs)), n_chunks=len(chunks), config=config.model_dump(mode="json"))
-    _write_json(out / MANIFEST_FILE, manifest)
+    out.mkdir(parents=True, exist_ok=True)  # the manifest itself is written with the first chunk
 
     todo = [(i, a, b) for i, (a, b) in enumerate(chunks) if not _chunk_is_done(out, manifest, i, b - a)]
     already = len(pairs) - sum(b - a for _, a, b in todo)
@@ -338,7 +381,8 @@ def run_judge(
         raise RuntimeError(
             f"{out}: parts hold {len(scores)} rows for {len(pairs)} pairs; rerun with --overwrite"
         )
-    cumpt = _cumpt(config, scores, pairs, ds, scale)
+    _write_json(out / MANIFEST_FILE, manifest)
+    cumpt = _cumpt(config, scores, pairs, ds, scale, given)
     probs = scores[scale.prob_columns()].to_numpy()
     scores["tier"] = cumpt.assign(probs)
     scores["score"] = scores["expected_grade"]

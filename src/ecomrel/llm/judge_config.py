@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ecomrel.config import read_yaml_mapping, validate_config
+from ecomrel.grades import SCALE_FIELD_DESCRIPTION, GradeScale, ScaleSpec, get_scale
 
 
 class JudgeConfig(BaseModel):
@@ -38,6 +39,7 @@ class JudgeConfig(BaseModel):
         "AVX512-BF16 or AMX (measured by benchmarks/judge_speed.py --dtype bfloat16); grade probabilities "
         "move by a few hundredths.",
     )
+    scale: ScaleSpec = Field("default", description=SCALE_FIELD_DESCRIPTION)
     template: str = Field("judge_v1", description="Built-in prompt template name or a YAML file path.")
     padding_side: Literal["left", "right"] = Field("right", description="Padding side of scoring batches.")
     thresholds: Path | None = Field(None, description="CumPT thresholds JSON to apply (file or folder).")
@@ -63,6 +65,17 @@ class JudgeConfig(BaseModel):
     overwrite: bool = Field(
         False, description="Discard parts of an earlier run with a different configuration."
     )
+
+    @field_validator("scale")
+    @classmethod
+    def _known_scale(cls, v: ScaleSpec) -> ScaleSpec:
+        get_scale(v)  # an unknown name or a malformed custom scale fails here, before any work
+        return v
+
+    @property
+    def grade_scale(self) -> GradeScale:
+        """The :class:`~ecomrel.grades.GradeScale` that ``scale`` names."""
+        return get_scale(self.scale)
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: object) -> JudgeConfig:

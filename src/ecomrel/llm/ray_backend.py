@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from ecomrel.errors import MissingDependencyError
 from ecomrel.grades import DEFAULT_SCALE, GradeScale
 from ecomrel.llm.judge_config import JudgeConfig
 
@@ -122,7 +123,7 @@ def score_stream(
     """Score ``pairs`` in a Ray actor pool, yielding scored pandas batches as they finish."""
     ok, why = ray_available()
     if not ok:
-        raise RuntimeError(why)
+        raise MissingDependencyError(why)
     import ray.data
 
     _ensure_ray(config.ray_address, config.ray_num_cpus)

@@ -18,6 +18,8 @@ call it (:mod:`ecomrel.llm.ray_backend`).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import weakref
 from collections.abc import Callable, Hashable, Sequence
@@ -86,6 +88,18 @@ def _softcap(model: Any, logits: torch.Tensor) -> torch.Tensor:
     return torch.tanh(logits / cap) * cap if cap else logits
 
 
+@functools.cache
+def _cache_kwarg_of(cls: type) -> str:
+    params = inspect.signature(cls.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def _cache_kwarg(module: Any) -> str:
+    """transformers 5.24 renamed ``past_key_values`` to ``cache`` (the old name warns); older
+    architectures still take ``past_key_values``."""
+    return _cache_kwarg_of(type(module))
+
+
 @torch.inference_mode()
 def _forward(
     model: Any,
@@ -100,12 +114,13 @@ def _forward(
     decoder, head = _decoder_and_head(model)
     # With a separable head, run the decoder and project only the answer positions; otherwise
     # take the full logits and pick the answer positions from them.
-    out = (decoder if decoder is not None else model)(
+    module = decoder if decoder is not None else model
+    out = module(
         input_ids=input_ids,
         attention_mask=attention_mask,
         position_ids=position_ids,
-        past_key_values=past,
         use_cache=past is not None,
+        **{_cache_kwarg(module): past},
     )
     if last_idx is None:
         return None

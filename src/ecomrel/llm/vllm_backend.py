@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ecomrel.errors import MissingDependencyError
 from ecomrel.grades import DEFAULT_SCALE, GradeScale
 from ecomrel.llm.prompts import DEFAULT_TEMPLATE, encode, grade_tokens, load_template, prompts_for_pairs
 
@@ -60,7 +61,7 @@ class VLLMJudge:
     ) -> None:
         ok, why = vllm_available()
         if not ok:
-            raise RuntimeError(why)
+            raise MissingDependencyError(why)
         from transformers import AutoTokenizer
         from vllm import LLM
 

@@ -28,9 +28,17 @@ import pandas as pd
 import yaml
 
 from ecomrel.data.schema import DataError, Dataset
+from ecomrel.eval import write_metrics_json
 from ecomrel.student.model import DEFAULT_BASE_NAME, load_student, make_student
 from ecomrel.student.predict import predict_proba, prediction_frame
-from ecomrel.train.distill_config import DistillConfig
+from ecomrel.train.common import (
+    build_training_args,
+    latest_complete_checkpoint,
+    precision_flags,
+    resolve_precision,
+    rich_progress_callback,
+)
+from ecomrel.train.distill_config import TRAINING_DEFAULTS, DistillConfig
 
 MODEL_SUBDIR = "model"
 CHECKPOINT_SUBDIR = "checkpoints"
@@ -143,39 +151,24 @@ def build_frames(config: DistillConfig) -> tuple[pd.DataFrame, pd.DataFrame, dic
 
 # --- metrics ------------------------------------------------------------------------------------
 
-
-def ndcg_at_k(query_ids: np.ndarray, scores: np.ndarray, gains: np.ndarray, k: int = 10) -> float:
-    """Mean NDCG@k over queries; linear gain = graded relevance (ranx ``ndcg``); all-zero queries skipped."""
-    df = pd.DataFrame({"q": query_ids, "s": scores, "g": gains.astype(float)})
-    disc = 1.0 / np.log2(np.arange(2, k + 2))
-    vals = []
-    for _, grp in df.groupby("q", sort=False):
-        ideal = np.sort(grp["g"].to_numpy())[::-1][:k]
-        idcg = float((ideal * disc[: len(ideal)]).sum())
-        if idcg <= 0:
-            continue
-        ranked = grp.sort_values("s", ascending=False, kind="stable")["g"].to_numpy()[:k]
-        vals.append(float((ranked * disc[: len(ranked)]).sum()) / idcg)
-    return float(np.mean(vals)) if vals else float("nan")
+GRADE_METRICS = ("accuracy", "f1_macro", "f1_weighted", "rmse")
+"""What each ``<who>@<reference>`` row holds (plus ``n`` and ``ndcg@10``), all from :mod:`ecomrel.eval`."""
 
 
 def grade_metrics(
     pred_grade: np.ndarray, score: np.ndarray, gold: np.ndarray, query_ids: np.ndarray
 ) -> dict[str, float]:
-    """Macro-F1, weighted F1, accuracy, RMSE (score vs gold grade) and NDCG@10 (ranked by score)."""
-    from sklearn.metrics import accuracy_score, f1_score
+    """Accuracy, macro/weighted F1, RMSE (score vs gold grade) and NDCG@10 (ranked by score), by
+    :func:`ecomrel.eval.array_metrics`."""
+    from ecomrel.eval import array_metrics
 
-    gold = np.asarray(gold, dtype=int)
-    pred_grade = np.asarray(pred_grade, dtype=int)
-    labels = sorted(set(gold.tolist()))
-    return {
-        "n": int(len(gold)),
-        "macro_f1": float(f1_score(gold, pred_grade, labels=labels, average="macro", zero_division=0)),
-        "weighted_f1": float(f1_score(gold, pred_grade, labels=labels, average="weighted", zero_division=0)),
-        "accuracy": float(accuracy_score(gold, pred_grade)),
-        "rmse": float(np.sqrt(np.mean((np.asarray(score, dtype=float) - gold) ** 2))),
-        "ndcg@10": ndcg_at_k(np.asarray(query_ids), np.asarray(score, dtype=float), gold),
-    }
+    return array_metrics(
+        np.asarray(gold, dtype=int),
+        pred_grade=np.asarray(pred_grade, dtype=int),
+        score=np.asarray(score, dtype=float),
+        query_ids=np.asarray(query_ids),
+        metrics=GRADE_METRICS,
+    )
 
 
 def evaluate_frame(eval_df: pd.DataFrame, probs: np.ndarray, num_labels: int) -> dict[str, dict[str, float]]:
@@ -226,47 +219,21 @@ def evaluate_frame(eval_df: pd.DataFrame, probs: np.ndarray, num_labels: int) ->
 # --- training -----------------------------------------------------------------------------------
 
 
-def _rich_progress_callback():
-    from transformers import TrainerCallback
+def training_arguments(config: DistillConfig, output_dir: str | Path, device: str):
+    """``CrossEncoderTrainingArguments``: :data:`TRAINING_DEFAULTS`, then the user's ``training_args``;
+    ecomrel owns ``output_dir``, the seeds, ``use_cpu`` and the precision flags."""
+    from sentence_transformers.cross_encoder.training_args import CrossEncoderTrainingArguments
 
-    from ecomrel.progress import make_progress
-
-    class RichProgress(TrainerCallback):
-        """The trainer's steps on ecomrel's Rich bar instead of tqdm."""
-
-        def __init__(self) -> None:
-            self.progress = None
-            self.task = None
-
-        def on_train_begin(self, args, state, control, **kw):
-            self.progress = make_progress("steps")
-            self.progress.start()
-            self.task = self.progress.add_task("distill", total=state.max_steps, rate="")
-            self.progress.update(self.task, completed=state.global_step)
-
-        def on_step_end(self, args, state, control, **kw):
-            if self.progress is not None:
-                self.progress.update(self.task, completed=state.global_step)
-
-        def on_log(self, args, state, control, logs=None, **kw):
-            if self.progress is not None and logs:
-                shown = {k: v for k, v in logs.items() if k in ("loss", "kl", "ce")}
-                self.progress.update(self.task, rate=" ".join(f"{k}={v:.3f}" for k, v in shown.items()))
-
-        def on_train_end(self, args, state, control, **kw):
-            if self.progress is not None:
-                self.progress.stop()
-                self.progress = None
-
-    return RichProgress()
-
-
-def _last_checkpoint(folder: Path) -> str | None:
-    if not folder.is_dir():
-        return None
-    from transformers.trainer_utils import get_last_checkpoint
-
-    return get_last_checkpoint(str(folder))
+    owned = {
+        "output_dir": str(output_dir),
+        "seed": config.seed,
+        "data_seed": config.seed,
+        "use_cpu": device == "cpu",
+        **precision_flags(config.precision, device),
+    }
+    return build_training_args(
+        CrossEncoderTrainingArguments, TRAINING_DEFAULTS, config.training_args, owned, "training_args"
+    )
 
 
 def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
@@ -281,13 +248,13 @@ def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
     import torch
     from datasets import Dataset as HFDataset
     from sentence_transformers.cross_encoder import CrossEncoderTrainer
-    from sentence_transformers.cross_encoder.training_args import CrossEncoderTrainingArguments
     from transformers import set_seed
 
     from ecomrel.progress import progress_enabled
     from ecomrel.train.losses.soft_label_kl import SoftLabelKLLoss, pack_labels
 
     t0 = time.perf_counter()
+    precision = resolve_precision(config.precision, config.device)
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -300,6 +267,7 @@ def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
     model_dir = out / MODEL_SUBDIR
     ckpt_dir = out / CHECKPOINT_SUBDIR
 
+    args = training_arguments(config, ckpt_dir, device)  # a bad training_args field fails before any work
     train_df, eval_df, counts = build_frames(config)
     resumed_from = None
     trained = False
@@ -316,30 +284,12 @@ def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
         )
         kl_w, ce_w = (0.0, 1.0) if config.human_only else (config.kl_weight, config.ce_weight)
         loss = SoftLabelKLLoss(model, kl_weight=kl_w, ce_weight=ce_w, temperature=config.temperature)
-        args = CrossEncoderTrainingArguments(
-            output_dir=str(ckpt_dir),
-            num_train_epochs=config.epochs,
-            max_steps=config.max_steps,
-            per_device_train_batch_size=config.batch_size,
-            learning_rate=config.learning_rate,
-            warmup_steps=config.warmup_ratio,  # transformers 5: a float < 1 is a ratio of the steps
-            weight_decay=config.weight_decay,
-            logging_steps=config.logging_steps,
-            save_strategy="steps",
-            save_steps=config.save_steps,
-            save_total_limit=config.save_total_limit,
-            seed=config.seed,
-            data_seed=config.seed,
-            report_to="none",
-            disable_tqdm=True,
-            dataloader_num_workers=0,
-            use_cpu=device == "cpu",
-        )
-        callbacks = [_rich_progress_callback()] if progress_enabled() else []
+        callbacks = [rich_progress_callback("distill", ("loss", "kl", "ce"))] if progress_enabled() else []
         trainer = CrossEncoderTrainer(
             model=model, args=args, train_dataset=train_ds, loss=loss, callbacks=callbacks
         )
-        resumed_from = _last_checkpoint(ckpt_dir) if config.resume else None
+        last = latest_complete_checkpoint(ckpt_dir) if config.resume else None
+        resumed_from = str(last) if last is not None else None
         result = trainer.train(resume_from_checkpoint=resumed_from)
         train_loss = float(result.training_loss)
         model.save_pretrained(str(model_dir), safe_serialization=True)
@@ -353,6 +303,8 @@ def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
         model_dir,
         base_model=config.base_model or DEFAULT_BASE_NAME,
         human_only=config.human_only,
+        mode=config.mode,
+        teacher=str(config.teacher) if config.teacher is not None and not config.human_only else "none",
         kl_weight=0.0 if config.human_only else config.kl_weight,
         ce_weight=1.0 if config.human_only else config.ce_weight,
         temperature=config.temperature,
@@ -372,9 +324,12 @@ def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
         "resumed_from": resumed_from,
         "train_loss": train_loss,
         "human_only": config.human_only,
+        "mode": config.mode,
+        "teacher": str(config.teacher) if config.teacher is not None and not config.human_only else "none",
+        "precision": precision,
         "counts": counts,
         "metrics": metrics,
         "seconds": round(time.perf_counter() - t0, 2),
     }
-    (out / "metrics.json").write_text(json.dumps(result_dict, indent=2, default=str))
+    write_metrics_json(result_dict, out / "metrics.json")  # the one writer: valid JSON, null for NaN
     return result_dict

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ecomrel.config import apply_overrides, read_yaml_mapping, validate_config
+from ecomrel.grades import SCALE_FIELD_DESCRIPTION, ScaleSpec, get_scale
 
 PhaseName = Literal["ee", "ra", "dr", "rag"]
 """LREF's three chain kinds: expert explaining, rule adherence, decision reflection; and TaoSR1's
@@ -92,9 +93,7 @@ class SFTRunConfig(BaseModel):
         description="Judge prompt template the examples are rendered with (built-in name or YAML path; "
         "None = judge_v1); the judge must score the tuned model with the same `template`.",
     )
-    scale: Literal["default", "lref"] = Field(
-        "default", description="Grade scale: 'default' (4 grades, TaoSR1) or 'lref' (5 grades)."
-    )
+    scale: ScaleSpec = Field("default", description=SCALE_FIELD_DESCRIPTION)
 
     # --- curriculum --------------------------------------------------------------------------------
     curriculum: Literal["sequential", "mixed", "label_only"] = Field(
@@ -159,6 +158,12 @@ class SFTRunConfig(BaseModel):
             raise ValueError("phases must name at least one of ee, ra, dr, rag")
         if len(set(v)) != len(v):
             raise ValueError(f"phases must not repeat a kind: {v}")
+        return v
+
+    @field_validator("scale")
+    @classmethod
+    def _known_scale(cls, v: ScaleSpec) -> ScaleSpec:
+        get_scale(v)
         return v
 
     @model_validator(mode="after")

@@ -20,21 +20,18 @@ from typing import Any
 
 import pandas as pd
 
-from ecomrel.grades import DEFAULT_SCALE, LREF_SCALE, GradeScale
+from ecomrel.grades import GradeScale, ScaleSpec, get_scale
 
 log = logging.getLogger(__name__)
 
-SCALES: dict[str, GradeScale] = {"default": DEFAULT_SCALE, "lref": LREF_SCALE}
 EXAMPLE_COLUMNS = ["prompt", "completion", "kind", "query_id", "product_id", "gold_grade"]
 DROPPED_STATUSES = ("drop", "reject", "invalid", "error")
 """Chain ``status`` values starting with one of these are not trained on (contradicting chains)."""
 
 
-def grade_scale(name: str) -> GradeScale:
-    try:
-        return SCALES[name]
-    except KeyError:
-        raise ValueError(f"unknown grade scale {name!r}; known: {', '.join(SCALES)}") from None
+def grade_scale(name: ScaleSpec) -> GradeScale:
+    """The scale a config names (:func:`ecomrel.grades.get_scale`)."""
+    return get_scale(name)
 
 
 def load_training_data(
