@@ -196,3 +196,31 @@ class DPORunConfig(BaseModel):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False))
         return path
+
+
+def demo_config(
+    data: str | Path, output_dir: str | Path, sft_adapter: str | Path | None, **changes: Any
+) -> DPORunConfig:
+    """DPO sized for the demo on a 2-core CPU: SmolLM2, beam pairs on a few dozen label-only answers,
+    a few LoRA steps (the reference is the demo's SFT adapter). ``changes`` override any field."""
+    base: dict[str, Any] = {
+        "base_model": "smollm2",
+        "sft_adapter": str(sft_adapter) if sft_adapter is not None else None,
+        "data": str(data),
+        "output_dir": str(output_dir),
+        "pairs": "beam",
+        "max_prompts": 24,
+        "beam": {"k": 4},
+        "max_new_tokens": 2,
+        "answer_text": "label",
+        "oracle": "label",
+        "eval_split": None,
+        "training_args": {
+            "max_steps": 4,
+            "per_device_train_batch_size": 4,
+            "learning_rate": 2e-4,
+            "logging_steps": 1,
+        },
+    }
+    base.update(changes)
+    return DPORunConfig.model_validate(base)
