@@ -8,6 +8,8 @@ turned into training material for the later stages:
   pass@N pairs (a correct sample is chosen over the most confident wrong one; when all N are
   wrong an oracle answer written for the gold grade is chosen), with the statistics the papers
   report (gold-in-top-k rank, optimistic share of errors, pass@1..N, oracle share).
+- :mod:`ecomrel.mining.difficulty` — difficulty of prompts for GRPO's dynamic sampling
+  (keep ``0 < #correct < γ``) and a class-balanced RL pool (TaoSR1 §3.5).
 
 Mining is pure data work on frames: it never loads a model or calls a sampler (the trainers in
 :mod:`ecomrel.train` generate and pass the sampler frames in), so it imports only
