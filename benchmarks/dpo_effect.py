@@ -94,7 +94,7 @@ def sft_config(args, data: Path, out: Path):
         "logging_steps": 5,
     }
     if "training_args" in SFTRunConfig.model_fields:  # engineer A's layout: library fields pass through
-        fields["training_args"] = optim
+        fields["training_args"] = {**optim, "max_length": 1024}
     else:
         fields.update(
             max_steps=optim["max_steps"],
@@ -103,7 +103,7 @@ def sft_config(args, data: Path, out: Path):
             save_steps=1000,
             logging_steps=5,
         )
-    fields["max_length"] = 1024
+        fields["max_length"] = 1024
     return SFTRunConfig.model_validate(fields)
 
 

@@ -87,13 +87,15 @@ def train_student(data: Path, out: Path, args: argparse.Namespace) -> dict:
         data_dir=data,
         out=out,
         human_only=True,
-        epochs=args.epochs,
-        batch_size=32,
-        learning_rate=args.lr,
+        training_args={
+            "num_train_epochs": args.epochs,
+            "per_device_train_batch_size": 32,
+            "learning_rate": args.lr,
+            "save_steps": 10_000,
+        },
         seed=args.seed,
         num_threads=1,
         eval_batch_size=128,
-        save_steps=10_000,
         recipe={"max_length": args.max_length},
     )
     t0 = time.perf_counter()

@@ -338,12 +338,17 @@ def sft_config(args, data_dir: Path, out: Path, curriculum: str, chain_config: P
             "chain_config": str(chain_config),
             "dr_source": "model",
             "score_batch_size": args.score_batch_size,
-            "epochs": args.epochs,
-            "max_steps": args.max_steps if args.max_steps else -1,
-            "learning_rate": args.lr,
-            "batch_size": args.batch_size,
-            "grad_accum": 1,
-            "max_length": args.max_length,
+            "training_args": {
+                "num_train_epochs": args.epochs,
+                "max_steps": args.max_steps if args.max_steps else -1,
+                "learning_rate": args.lr,
+                "per_device_train_batch_size": args.batch_size,
+                "gradient_accumulation_steps": 1,
+                "max_length": args.max_length,
+                "save_steps": 100_000,  # final adapters only: checkpoint I/O is not what is measured
+                "save_total_limit": 1,
+                "logging_steps": 10,
+            },
             "precision": args.precision,
             "lora": {
                 "r": args.lora_r,
@@ -351,9 +356,6 @@ def sft_config(args, data_dir: Path, out: Path, curriculum: str, chain_config: P
                 "dropout": 0.05,
                 "top_layers": args.top_layers,
             },
-            "save_steps": 100_000,  # final adapters only: checkpoint I/O is not what is measured
-            "save_total_limit": 1,
-            "logging_steps": 10,
             "resume": False,
             "seed": args.seed,
             "num_threads": None if cuda else args.threads,
@@ -396,7 +398,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--top-layers", type=int, help="LoRA on the last N layers only (default: all on cuda, 6 on cpu)"
     )
     ap.add_argument(
-        "--precision", choices=("auto", "fp32", "bf16"), default="auto", help="auto = bf16 on cuda"
+        "--precision",
+        choices=("auto", "fp32", "bf16"),
+        default="auto",
+        help="auto = bf16 on cuda and AVX512-BF16/AMX CPUs",
     )
     ap.add_argument(
         "--on-conflict",

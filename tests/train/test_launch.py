@@ -49,12 +49,21 @@ def test_resolve_by_path_and_unknown(tmp_path):
 
 
 def test_accelerate_command_line():
-    cmd = accelerate_command("sft.yaml", "ddp", ["max_steps=3"], num_processes=4, main_process_port=29511)
+    cmd = accelerate_command(
+        "sft.yaml", "ddp", ["training_args.max_steps=3"], num_processes=4, main_process_port=29511
+    )
     assert cmd[:3] == [sys.executable, "-m", "accelerate.commands.launch"]
     assert cmd[cmd.index("--config_file") + 1].endswith("ddp.yaml")
     assert cmd[cmd.index("--num_processes") + 1] == "4"
     tail = cmd[cmd.index("-m", 3) :]
-    assert tail == ["-m", "ecomrel.train.sft_trainer", "--config", "sft.yaml", "--set", "max_steps=3"]
+    assert tail == [
+        "-m",
+        "ecomrel.train.sft_trainer",
+        "--config",
+        "sft.yaml",
+        "--set",
+        "training_args.max_steps=3",
+    ]
     assert "--num_processes" not in accelerate_command("sft.yaml", "cpu_single")
 
 
@@ -66,15 +75,17 @@ def test_accelerate_cpu_single_process_trains(tmp_path, tiny_llm_dir, sft_data_d
         chains=str(sft_chains_file),
         phases=["ee"],
         output_dir=str(tmp_path / "run"),
-        max_steps=2,
-        save_steps=1,
-        batch_size=2,
-        max_length=1024,
+        training_args={"max_steps": 2, "save_steps": 1, "per_device_train_batch_size": 2, "max_length": 1024},
+        precision="fp32",
         num_threads=1,
         lora={"r": 4, "alpha": 8},
     )
     result = launch_sft(
-        cfg, "cpu_single", overrides=["logging_steps=1"], env={"ECOMREL_NO_PROGRESS": "1"}, timeout=120
+        cfg,
+        "cpu_single",
+        overrides=["training_args.logging_steps=1"],
+        env={"ECOMREL_NO_PROGRESS": "1"},
+        timeout=120,
     )
     assert result["returncode"] == 0
     assert result["num_processes"] == 1 and result["steps"] == 2

@@ -13,18 +13,33 @@ torch = pytest.importorskip("torch")
 
 from ecomrel.train.sft_config import SFTRunConfig  # noqa: E402
 
+TRAINING = {
+    "max_steps",
+    "per_device_train_batch_size",
+    "save_steps",
+    "logging_steps",
+    "learning_rate",
+    "max_length",
+}
+
 
 def _config(tmp_path: Path, model_dir: Path, data_dir: Path, **kw) -> SFTRunConfig:
-    base = {
-        "base_model": str(model_dir),
-        "data": str(data_dir),
-        "output_dir": str(tmp_path / "run"),
+    """A tiny-model config; keywords that are trl.SFTConfig fields go into ``training_args``."""
+    training = {
         "max_steps": 4,
-        "batch_size": 2,
+        "per_device_train_batch_size": 2,
         "save_steps": 2,
         "logging_steps": 1,
         "learning_rate": 5e-3,
         "max_length": 1024,
+    }
+    training.update({k: kw.pop(k) for k in list(kw) if k in TRAINING})
+    base = {
+        "base_model": str(model_dir),
+        "data": str(data_dir),
+        "output_dir": str(tmp_path / "run"),
+        "training_args": training,
+        "precision": "fp32",  # exactness tests (resume = uninterrupted) in full precision
         "num_threads": 1,
         "seed": 3,
         "lora": {"r": 4, "alpha": 8, "dropout": 0.1},
@@ -41,16 +56,26 @@ def _adapter(folder: Path) -> dict[str, torch.Tensor]:
 
 
 def test_config_yaml_with_overrides(tmp_path):
+    from ecomrel.errors import ConfigError
+
     path = tmp_path / "sft.yaml"
     path.write_text("base_model: smollm2\ndata: some/dir\nlora:\n  r: 16\ncurriculum: sequential\n")
-    cfg = SFTRunConfig.from_yaml(path, ["lora.r=8", "phases=[ee, ra]", "max_steps=3", "lora.dropout=0.0"])
+    sets = ["lora.r=8", "phases=[ee, ra]", "training_args.max_steps=3", "lora.dropout=0.0"]
+    cfg = SFTRunConfig.from_yaml(path, sets)
     assert cfg.lora.r == 8 and cfg.lora.alpha == 32 and cfg.lora.dropout == 0.0
-    assert cfg.phases == ["ee", "ra"] and cfg.max_steps == 3
-    for field in ("base_model", "lora", "curriculum", "phases", "epochs", "save_steps", "output_dir"):
+    assert cfg.phases == ["ee", "ra"] and cfg.training_args == {"max_steps": 3}
+    assert cfg.training_arg("max_steps") == 3 and cfg.training_arg("save_steps") == 50
+    for field in ("base_model", "lora", "curriculum", "phases", "training_args", "precision", "output_dir"):
         assert SFTRunConfig.model_fields[field].description
 
-    with pytest.raises(ValueError, match="lr"):
+    with pytest.raises(ConfigError, match="lr"):
         SFTRunConfig.from_yaml(path, ["lr=0.1"])  # unknown key is named
+    with pytest.raises(ConfigError, match="max_steps"):  # the hand-declared TrainingArguments fields are gone
+        SFTRunConfig.from_yaml(path, ["max_steps=3"])
+    with pytest.raises(ConfigError, match="unknown field.*batch_size for trl.SFTConfig"):
+        SFTRunConfig.from_yaml(path, ["training_args.batch_size=2"])
+    with pytest.raises(ConfigError, match="output_dir is set by ecomrel"):
+        SFTRunConfig.from_yaml(path, ["training_args.output_dir=x"])
     with pytest.raises(ValueError, match="key=value"):
         SFTRunConfig.from_yaml(path, ["max_steps"])
     with pytest.raises(ValueError, match="phases"):
@@ -305,13 +330,22 @@ def test_cli_train_sft(tmp_path, tiny_llm_dir, sft_data_dir, sft_chains_file):
     from ecomrel.cli import app
 
     cfg = _config(tmp_path, tiny_llm_dir, sft_data_dir, chains=str(sft_chains_file), phases=["ee"])
+    cfg = cfg.model_copy(update={"precision": "auto"})
     path = cfg.to_yaml(tmp_path / "sft.yaml")
-    res = CliRunner().invoke(app, ["train", "sft", "--config", str(path), "--set", "max_steps=1"])
+    res = CliRunner().invoke(
+        app, ["train", "sft", "--config", str(path), "--set", "training_args.max_steps=1"]
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout[res.stdout.index("{") :])
     assert out["steps"] == 1 and Path(out["adapter"]).is_dir()
-    bad = CliRunner().invoke(app, ["train", "sft", "--config", str(path), "--set", "batch_size=0"])
-    assert bad.exit_code == 2 and "batch_size" in bad.output
+    from ecomrel.train.common import resolve_precision
+
+    saved = json.loads((Path(cfg.output_dir) / "metrics.json").read_text())
+    assert saved["precision"] == resolve_precision("auto")  # bf16 on AVX512-BF16/AMX CPUs, recorded
+    bad = CliRunner().invoke(
+        app, ["train", "sft", "--config", str(path), "--set", "training_args.batch_size=0"]
+    )
+    assert bad.exit_code == 2 and "batch_size" in bad.output and "Traceback" not in bad.output
 
 
 @pytest.mark.integration
@@ -323,7 +357,15 @@ def test_demo_sft_on_smollm2(tmp_path, sample_dir):
     from ecomrel.train.sft_config import demo_config
     from ecomrel.train.sft_trainer import run_sft
 
-    cfg = demo_config(sample_dir, tmp_path / "sft", max_steps=1, max_pairs=8, dr_max_pairs=8, batch_size=2)
+    cfg = demo_config(
+        sample_dir,
+        tmp_path / "sft",
+        max_steps=1,
+        max_pairs=8,
+        dr_max_pairs=8,
+        training_args={"per_device_train_batch_size": 2},
+    )
+    assert cfg.training_args["max_steps"] == 1 and cfg.training_args["learning_rate"] == 3e-4
     result = run_sft(cfg)
     assert [p["phase"] for p in result["phases"]] == ["1_ee", "2_ra", "3_dr"]
     assert all(p.get("steps") == 1 or p.get("n_examples") == 0 for p in result["phases"])

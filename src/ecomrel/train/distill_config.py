@@ -39,6 +39,7 @@ from ecomrel.config import apply_overrides, read_yaml_mapping, validate_config
 from ecomrel.errors import ConfigError
 from ecomrel.grades import DEFAULT_SCALE, SCALE_FIELD_DESCRIPTION, GradeScale, ScaleSpec, get_scale
 from ecomrel.student.recipe import StudentRecipe
+from ecomrel.train.args_check import check_training_arg_names
 from ecomrel.train.common import Precision
 
 TRAINING_DEFAULTS: dict[str, Any] = {
@@ -132,10 +133,10 @@ class DistillConfig(BaseModel):
 
     @field_validator("training_args")
     @classmethod
-    def _not_owned(cls, v: dict[str, Any]) -> dict[str, Any]:
-        owned = sorted(set(v) & set(OWNED_TRAINING_ARGS))
-        if owned:
-            raise ValueError(f"{', '.join(owned)} is set by ecomrel (use out, seed, precision, device)")
+    def _library_fields(cls, v: dict[str, Any]) -> dict[str, Any]:
+        check_training_arg_names(
+            v, "sentence_transformers.cross_encoder", "CrossEncoderTrainingArguments", OWNED_TRAINING_ARGS
+        )
         return v
 
     @model_validator(mode="after")

@@ -2,8 +2,16 @@
 
 One pydantic model, :class:`SFTRunConfig`, read from YAML and overridden from the command line
 with ``--set key=value`` (dotted keys reach nested fields: ``--set lora.r=8``). Values given with
-``--set`` are parsed as YAML scalars, so ``--set max_steps=20`` is an int and
+``--set`` are parsed as YAML scalars, so ``--set training_args.max_steps=20`` is an int and
 ``--set phases=[ee,ra]`` a list.
+
+Following trl's pattern the config holds ecomrel's own fields (model, data, curriculum, LoRA,
+precision, seed, output folder) plus ``training_args``: any field of ``trl.SFTConfig``
+(``num_train_epochs``, ``max_steps``, ``per_device_train_batch_size``, ``learning_rate``,
+``lr_scheduler_type``, ``lr_scheduler_kwargs``, ``optim``, ``max_grad_norm``, ``max_length``,
+``activation_checkpointing``, ``eval_strategy``, ``report_to`` ...), checked by name when the
+config is read and validated by constructing ``SFTConfig`` when a phase starts. ecomrel's
+defaults are :data:`TRAINING_DEFAULTS`; ``output_dir``, the seeds and bf16/fp16 are ecomrel's.
 """
 
 from __future__ import annotations
@@ -17,30 +25,38 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ecomrel.config import apply_overrides, read_yaml_mapping, validate_config
 from ecomrel.grades import SCALE_FIELD_DESCRIPTION, ScaleSpec, get_scale
+from ecomrel.train.args_check import check_training_arg_names
+from ecomrel.train.common import LoRASettings, Precision
 
 PhaseName = Literal["ee", "ra", "dr", "rag"]
 """LREF's three chain kinds: expert explaining, rule adherence, decision reflection; and TaoSR1's
 retrieved-rule chains (``rag``, :mod:`ecomrel.reason.rag_chains`; ``phases: [rag]``)."""
 
 
-class LoRASettings(BaseModel):
-    """peft LoRA hyper-parameters (ignored when ``finetune: full``)."""
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "num_train_epochs": 1.0,
+    "max_steps": -1,
+    "per_device_train_batch_size": 4,
+    "gradient_accumulation_steps": 1,
+    "learning_rate": 2e-4,
+    "lr_scheduler_type": "linear",
+    "warmup_steps": 0.0,  # a float < 1 is a ratio of the total steps
+    "weight_decay": 0.0,
+    "max_length": 1024,
+    "completion_only_loss": True,  # labels of prompt tokens are -100 (trl prompt-completion format)
+    "packing": False,
+    "save_strategy": "steps",
+    "save_steps": 50,
+    "save_total_limit": 2,
+    "logging_steps": 10,
+    "report_to": "none",
+    "disable_tqdm": True,
+    "dataloader_num_workers": 0,
+}
+"""ecomrel's defaults for ``trl.SFTConfig`` (per phase); a key in ``training_args`` replaces one."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    r: int = Field(16, ge=1, description="LoRA rank.")
-    alpha: int = Field(32, ge=1, description="LoRA scaling numerator (scale = alpha / r).")
-    dropout: float = Field(0.05, ge=0.0, lt=1.0, description="Dropout on the LoRA branch.")
-    target_modules: list[str] | str = Field(
-        "all-linear",
-        description="Module names that get adapters, or 'all-linear' (every linear layer but the LM head).",
-    )
-    top_layers: int | None = Field(
-        None,
-        ge=1,
-        description="Adapt only the last N decoder layers: backward then stops there, so a CPU step costs "
-        "far less (None = every layer).",
-    )
+OWNED_TRAINING_ARGS = ("output_dir", "seed", "data_seed", "bf16", "fp16")
+"""``SFTConfig`` fields ecomrel sets itself (from ``output_dir``, ``seed`` and ``precision``)."""
 
 
 class SFTRunConfig(BaseModel):
@@ -118,23 +134,18 @@ class SFTRunConfig(BaseModel):
     score_batch_size: int = Field(16, ge=1, description="Batch size when scoring pairs for DR mistakes.")
 
     # --- optimisation ------------------------------------------------------------------------------
-    epochs: float = Field(1.0, gt=0, description="Epochs per phase.")
-    max_steps: int = Field(-1, description="Optimizer steps per phase; overrides `epochs` when > 0.")
-    learning_rate: float = Field(2e-4, gt=0, description="Peak AdamW learning rate.")
-    lr_scheduler: str = Field(
-        "linear", description="transformers scheduler name (linear, cosine, constant...)."
+    training_args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Any trl.SFTConfig field, per phase (num_train_epochs, max_steps, "
+        "per_device_train_batch_size, gradient_accumulation_steps, learning_rate, lr_scheduler_type, "
+        "lr_scheduler_kwargs, warmup_steps, weight_decay, optim, max_grad_norm, max_length, "
+        "activation_checkpointing, save_steps, logging_steps, eval_strategy, report_to ...); defaults: "
+        "ecomrel.train.sft_config.TRAINING_DEFAULTS; output_dir, seed and bf16/fp16 are ecomrel's.",
     )
-    warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0, description="Share of steps spent warming up the LR.")
-    weight_decay: float = Field(0.0, ge=0.0, description="AdamW weight decay.")
-    batch_size: int = Field(4, ge=1, description="Examples per device per forward pass.")
-    grad_accum: int = Field(1, ge=1, description="Gradient accumulation steps per optimizer step.")
-    max_length: int = Field(
-        1024, ge=8, description="Prompt+completion tokens kept (longer ones are cut at the end)."
+    precision: Precision = Field(
+        "auto",
+        description="'auto' = bf16 autocast on bf16 GPUs and on CPUs with AVX512-BF16/AMX, fp32 elsewhere.",
     )
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
-        "auto", description="'auto' = bf16 on a CUDA device that supports it, fp32 elsewhere."
-    )
-    gradient_checkpointing: bool = Field(False, description="Trade compute for activation memory.")
     seed: int = Field(0, description="Seed of LoRA init, data order, dropout and the pair sample.")
     num_threads: int | None = Field(
         None, ge=1, description="torch CPU threads (set it on shared machines; unset = torch's default)."
@@ -142,9 +153,6 @@ class SFTRunConfig(BaseModel):
 
     # --- output / resume ---------------------------------------------------------------------------
     output_dir: str = Field("runs/sft", description="Run folder: phases, checkpoints, adapter, metrics.json.")
-    save_steps: int = Field(50, ge=1, description="Write a resumable checkpoint every this many steps.")
-    save_total_limit: int | None = Field(2, ge=1, description="Checkpoints kept per phase (oldest removed).")
-    logging_steps: int = Field(10, ge=1, description="Log loss every this many steps.")
     resume: bool = Field(
         True,
         description="Continue a killed run: finished phases are skipped and an unfinished one resumes from "
@@ -165,6 +173,16 @@ class SFTRunConfig(BaseModel):
     def _known_scale(cls, v: ScaleSpec) -> ScaleSpec:
         get_scale(v)
         return v
+
+    @field_validator("training_args")
+    @classmethod
+    def _library_fields(cls, v: dict[str, Any]) -> dict[str, Any]:
+        check_training_arg_names(v, "trl", "SFTConfig", OWNED_TRAINING_ARGS)
+        return v
+
+    def training_arg(self, name: str) -> Any:
+        """The value a phase's ``SFTConfig`` gets for ``name`` (the user's, else ecomrel's default)."""
+        return self.training_args.get(name, TRAINING_DEFAULTS.get(name))
 
     @model_validator(mode="after")
     def _needs_data(self) -> SFTRunConfig:
@@ -190,6 +208,17 @@ class SFTRunConfig(BaseModel):
         return path
 
 
+DEMO_TRAINING_ARGS: dict[str, Any] = {
+    "max_steps": 4,
+    "per_device_train_batch_size": 4,
+    "learning_rate": 3e-4,
+    "max_length": 1024,
+    "save_steps": 2,
+    "logging_steps": 1,
+}
+"""The demo's ``training_args`` (a few LoRA steps per phase)."""
+
+
 def demo_config(
     data: str | Path,
     output_dir: str | Path,
@@ -200,7 +229,9 @@ def demo_config(
 
     LoRA sits on the last 6 of SmolLM2's 30 layers (``lora.top_layers``): backward stops there,
     which halves a CPU step and its peak memory (``benchmarks/sft_step.py``). ``changes`` override
-    any field (e.g. ``max_steps=8``).
+    any field; ``training_args={...}`` is merged into the demo's :data:`DEMO_TRAINING_ARGS`, and a
+    keyword that is no SFTRunConfig field but a ``trl.SFTConfig`` one goes there too (so
+    ``demo_config(data, out, max_steps=8)`` and ``training_args={"max_steps": 8}`` are the same).
     """
     base: dict[str, Any] = {
         "base_model": "smollm2",
@@ -210,13 +241,12 @@ def demo_config(
         "max_pairs": 48,
         "dr_max_pairs": 32,
         "score_batch_size": 8,
-        "max_steps": 4,
-        "batch_size": 4,
-        "learning_rate": 3e-4,
-        "max_length": 1024,
         "lora": {"r": 16, "alpha": 32, "dropout": 0.0, "top_layers": 6},
-        "save_steps": 2,
-        "logging_steps": 1,
     }
+    changes = dict(changes)
+    training = {**DEMO_TRAINING_ARGS, **dict(changes.pop("training_args", None) or {})}
+    for key in [k for k in changes if k not in SFTRunConfig.model_fields]:
+        training[key] = changes.pop(key)  # unknown to SFTConfig too: the training_args check names it
     base.update(changes)
+    base["training_args"] = training
     return SFTRunConfig.model_validate(base)

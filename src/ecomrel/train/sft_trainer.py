@@ -19,15 +19,17 @@ import argparse
 import json
 import logging
 import os
-import resource
 import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from ecomrel.errors import ConfigError
+from ecomrel.train import common
+from ecomrel.train.common import latest_complete_checkpoint, peak_rss_mb, rich_progress_callback
 from ecomrel.train.curriculum import Phase, phase_examples, plan_phases
-from ecomrel.train.sft_config import SFTRunConfig
+from ecomrel.train.sft_config import TRAINING_DEFAULTS, SFTRunConfig
 
 log = logging.getLogger(__name__)
 
@@ -35,145 +37,33 @@ DONE_FILE = "metrics.json"
 FINAL_DIR = "final"
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def latest_complete_checkpoint(phase_dir: Path) -> Path | None:
-    """The newest ``checkpoint-N`` that holds trainer state and weights (a kill mid-save is skipped)."""
-    if not phase_dir.is_dir():
-        return None
-    found = []
-    for p in phase_dir.glob("checkpoint-*"):
-        suffix = p.name.split("-", 1)[1]
-        if p.is_dir() and suffix.isdigit():
-            found.append((int(suffix), p))
-    for _, p in sorted(found, reverse=True):
-        has_weights = any(
-            (p / f).exists() for f in ("adapter_model.safetensors", "model.safetensors")
-        ) or any(p.glob("model-*.safetensors"))
-        if (p / "trainer_state.json").exists() and has_weights:
-            return p
-    return None
-
-
-def _linear_leaf_names(model) -> list[str]:
-    """Leaf names of the linear layers peft's 'all-linear' would adapt (the LM head excluded)."""
-    import torch
-
-    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    names = {
-        name.rsplit(".", 1)[-1]
-        for name, mod in model.named_modules()
-        if isinstance(mod, torch.nn.Linear) and mod is not head and name
-    }
-    return sorted(names)
-
-
 def lora_config(config: SFTRunConfig, model=None):
-    """peft ``LoraConfig``; with ``lora.top_layers`` only the last decoder layers get adapters."""
-    from peft import LoraConfig
-
-    targets = config.lora.target_modules
-    layers = None
-    if config.lora.top_layers is not None:
-        if model is None:
-            raise ValueError("lora.top_layers needs the model to count its layers")
-        n = int(model.config.get_text_config().num_hidden_layers)
-        layers = list(range(max(0, n - config.lora.top_layers), n))
-        if isinstance(targets, str):  # peft takes a layer subset only with explicit module names
-            targets = _linear_leaf_names(model) if targets == "all-linear" else [targets]
-    return LoraConfig(
-        r=config.lora.r,
-        lora_alpha=config.lora.alpha,
-        lora_dropout=config.lora.dropout,
-        target_modules=targets,
-        layers_to_transform=layers,
-        task_type="CAUSAL_LM",
-    )
-
-
-def _precision(config: SFTRunConfig) -> tuple[bool, bool]:
-    """(bf16, fp16) flags; 'auto' = bf16 on a CUDA device that supports it, fp32 elsewhere."""
-    import torch
-
-    if config.precision == "auto":
-        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported()), False
-    return config.precision == "bf16", config.precision == "fp16"
+    """peft ``LoraConfig`` of ``config.lora`` (:func:`ecomrel.train.common.lora_config`)."""
+    return common.lora_config(config.lora, model)
 
 
 def trainer_args(config: SFTRunConfig, phase_dir: Path):
-    """trl ``SFTConfig`` for one phase: completion-only loss, step checkpoints, seeded data order."""
+    """trl ``SFTConfig`` for one phase: :data:`TRAINING_DEFAULTS`, then ``config.training_args``;
+    ecomrel owns ``output_dir``, the seeds and the precision flags (``precision: auto`` = bf16 on
+    bf16 GPUs and AVX512-BF16/AMX CPUs)."""
     import torch
     from trl import SFTConfig
 
-    bf16, fp16 = _precision(config)
-    return SFTConfig(
-        output_dir=str(phase_dir),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum,
-        learning_rate=config.learning_rate,
-        lr_scheduler_type=config.lr_scheduler,
-        warmup_steps=config.warmup_ratio,  # a float < 1 is a ratio of the total steps
-        weight_decay=config.weight_decay,
-        max_length=config.max_length,
-        completion_only_loss=True,  # labels of prompt tokens are -100 (trl prompt-completion format)
-        packing=False,
-        gradient_checkpointing=config.gradient_checkpointing,
-        bf16=bf16,
-        fp16=fp16,
-        save_strategy="steps",
-        save_steps=config.save_steps,
-        save_total_limit=config.save_total_limit,
-        logging_steps=config.logging_steps,
-        seed=config.seed,
-        data_seed=config.seed,
-        report_to="none",
-        disable_tqdm=True,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=torch.cuda.is_available(),
-    )
-
-
-def rich_progress_callback(description: str):
-    """A trainer callback that draws one ecomrel progress bar with the running loss."""
-    from transformers import TrainerCallback
-
-    from ecomrel.progress import make_progress
-
-    class RichProgress(TrainerCallback):
-        def __init__(self) -> None:
-            self.progress = None
-            self.task = None
-            self.loss = ""
-
-        def on_train_begin(self, args, state, control, **kw):
-            if state.is_world_process_zero:
-                self.progress = make_progress("steps")
-                self.progress.start()
-                self.task = self.progress.add_task(description, total=state.max_steps, rate="")
-                self.progress.update(self.task, completed=state.global_step)
-
-        def on_step_end(self, args, state, control, **kw):
-            if self.progress is not None:
-                self.progress.update(self.task, completed=state.global_step, rate=self.loss)
-
-        def on_log(self, args, state, control, logs=None, **kw):
-            if logs and "loss" in logs:
-                self.loss = f"loss {float(logs['loss']):.4f}"
-                log.info(
-                    "step %d: %s", state.global_step, {k: v for k, v in logs.items() if k != "total_flos"}
-                )
-
-        def on_train_end(self, args, state, control, **kw):
-            if self.progress is not None:
-                self.progress.stop()
-                self.progress = None
-
-    return RichProgress()
+    user = dict(config.training_args)
+    for old, new in (
+        ("gradient_checkpointing", "activation_checkpointing"),
+        ("gradient_checkpointing_kwargs", "activation_checkpointing_kwargs"),
+    ):  # transformers 5 renamed them; the old names only warn
+        if old in user and new not in user:
+            user[new] = user.pop(old)
+    defaults = {**TRAINING_DEFAULTS, "dataloader_pin_memory": torch.cuda.is_available()}
+    owned = {
+        "output_dir": str(phase_dir),
+        "seed": config.seed,
+        "data_seed": config.seed,
+        **common.precision_flags(config.precision),
+    }
+    return common.build_training_args(SFTConfig, defaults, user, owned, "training_args")
 
 
 def _load_start_model(config: SFTRunConfig, previous: Path | None):
@@ -216,9 +106,10 @@ def build_trainer(
 
     from ecomrel.train.sft_data import trainer_view
 
+    args = trainer_args(config, phase_dir)
     trainer = SFTTrainer(
         model=model,
-        args=trainer_args(config, phase_dir),
+        args=args,
         train_dataset=trainer_view(dataset, tokenizer),
         processing_class=tokenizer,
         peft_config=peft_config,
@@ -227,9 +118,9 @@ def build_trainer(
     trainer.remove_callback(PrinterCallback)
     kept = len(trainer.train_dataset)
     if kept == 0:
-        raise ValueError(
-            f"max_length={config.max_length} leaves no completion token in any of {len(dataset)} examples "
-            "(prompts are longer); raise max_length"
+        raise ConfigError(
+            f"training_args.max_length={args.max_length} leaves no completion token in any of "
+            f"{len(dataset)} examples (prompts are longer); raise training_args.max_length"
         )
     if kept < len(dataset):
         log.warning("%d of %d examples dropped: prompt over max_length", len(dataset) - kept, len(dataset))
@@ -313,6 +204,7 @@ def run_sft(config: SFTRunConfig, *, callbacks: list[Any] | None = None) -> dict
     import datasets
 
     datasets.disable_progress_bars()
+    trainer_args(config, Path(config.output_dir))  # a bad training_args value fails before any work
     state = PartialState()
     out = Path(config.output_dir)
     phases = plan_phases(config)
@@ -411,6 +303,7 @@ def run_sft(config: SFTRunConfig, *, callbacks: list[Any] | None = None) -> dict
         "wall_seconds": time.perf_counter() - t_start,
         "steps": sum(int(m.get("steps", 0)) for m in trained),
         "peak_rss_mb": peak_rss_mb(),
+        "precision": common.resolve_precision(config.precision),
         "num_processes": state.num_processes,
     }
     if state.is_main_process:
