@@ -43,9 +43,6 @@ def judge_command(
     scale: str | None = typer.Option(
         None, "--scale", help="Grade scale: default / taosr1 (4 grades) or lref (5 grades) [default]."
     ),
-    scale: str | None = typer.Option(
-        None, "--scale", help="Grade scale: default / taosr1 (4 grades) or lref (5 grades) [default]."
-    ),
     config: Path | None = typer.Option(
         None, "--config", exists=True, dir_okay=False, help="JudgeConfig YAML."
     ),
@@ -77,7 +74,7 @@ def judge_command(
         overwrite=overwrite or None,
     )
     values = {k: v for k, v in given.items() if v is not None}  # flags override the YAML, defaults do not
-    from ecomrel.errors import ConfigError, MissingDependencyError
+    from ecomrel.errors import ConfigError
 
     if config is None and ("data" not in values or "out" not in values):
         raise ConfigError("--data and --out are required (or a --config YAML that names them)")
@@ -86,14 +83,6 @@ def judge_command(
     else:
         cfg = validate_config(JudgeConfig, values, what="judge")
     check_out_path(cfg.out)
-    needs = {"vllm": "vllm", "ray": "ray"}.get(str(getattr(cfg, "backend", "local")))
-    if needs:
-        import importlib.util
-
-        if importlib.util.find_spec(needs) is None:
-            raise MissingDependencyError(
-                f"--backend {needs}: the {needs} package is not installed (pip install 'ecomrel[{needs}]')"
-            )
     log_into(cfg.out)  # transformers' FutureWarnings and the like go to <out>/ecomrel.log
     result = run_judge(cfg)
     err_console.print(
