@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from ecomrel.data.schema import DataError
+from ecomrel.errors import ConfigError
 
 
 class SampleOptions(BaseModel):
@@ -62,8 +62,16 @@ class PipelineConfig(BaseModel):
         description="Stages to run, in order; completed stages are skipped unless forced.",
     )
     options: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Per-stage options, validated by each stage's own config model."
+        default_factory=dict,
+        description="Per-stage options (``options.<stage>``), each validated by the stage's own options "
+        "model before any stage runs; ``options.eval`` configures evaluation for every stage.",
     )
+    _source: Path | None = PrivateAttr(None)
+
+    @property
+    def source(self) -> Path | None:
+        """The YAML file this config was read from (named in error messages), if any."""
+        return self._source
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
@@ -77,7 +85,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise DataError(f"override {item!r}: expected key=value (dotted keys reach nested fields)")
+            raise ConfigError(f"override {item!r}: expected key=value (dotted keys reach nested fields)")
         try:
             parsed = yaml.safe_load(value) if value.strip() else None
         except yaml.YAMLError:
@@ -87,22 +95,22 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
         for part in parts[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise DataError(f"override {item!r}: {part!r} is not a section")
+                raise ConfigError(f"override {item!r}: {part!r} is not a section")
         node[parts[-1]] = parsed
     return out
 
 
 def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
-    """The top-level mapping of a YAML config file; a ``DataError`` naming the file otherwise."""
+    """The top-level mapping of a YAML config file; a ``ConfigError`` naming the file otherwise."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: config file not found")
+        raise ConfigError(f"{path}: config file not found")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise DataError(f"{path}: invalid YAML: {exc}") from None
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
     if not isinstance(raw, dict):
-        raise DataError(f"{path}: the top level must be a mapping")
+        raise ConfigError(f"{path}: the top level must be a mapping")
     return raw
 
 
@@ -115,24 +123,18 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def validate_config(model: type[M], raw: Any, path: str | Path | None = None, what: str = "") -> M:
-    """``model.model_validate(raw)``; a one-line ``DataError`` naming the file and the fields otherwise."""
+    """``model.model_validate(raw)``; a one-line ``ConfigError`` naming the file and the fields otherwise."""
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         where = f"{path}: " if path else ""
         kind = f"{what} config" if what else "config"
-        raise DataError(f"{where}invalid {kind}: {validation_problems(exc)}") from None
+        raise ConfigError(f"{where}invalid {kind}: {validation_problems(exc)}") from None
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None) -> PipelineConfig:
     """Read a YAML run config (or defaults when ``path`` is None), apply overrides, validate."""
     raw = read_yaml_mapping(path) if path is not None else {}
-    return validate_config(PipelineConfig, apply_overrides(raw, overrides or []), path)
-
-
-def dump_config(config: PipelineConfig, path: str | Path) -> Path:
-    """Echo the resolved config beside the run's outputs, so a run can be reproduced."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-    return path
+    config = validate_config(PipelineConfig, apply_overrides(raw, overrides or []), path)
+    config._source = Path(path) if path is not None else None
+    return config

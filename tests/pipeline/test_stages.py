@@ -1,4 +1,4 @@
-"""The run config, the stage runner (skip/resume/force) and the HTML report."""
+"""The run config, the built-in stages end to end (small sample, tiny models) and the report."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from ecomrel.config import PipelineConfig, load_config
-from ecomrel.data.schema import DataError
-from ecomrel.pipeline import STAGES, is_done, metrics_path, run_pipeline, stage
+from ecomrel.config import load_config
+from ecomrel.errors import UserError
+from ecomrel.pipeline import metrics_path, run_pipeline
 from ecomrel.report import write_report
 
 
@@ -33,46 +33,9 @@ def test_config_defaults_and_overrides(tmp_path):
 def test_config_errors_name_file_and_field(tmp_path, text, needle):
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    with pytest.raises(DataError) as err:
+    with pytest.raises(UserError) as err:
         load_config(path)
     assert needle in str(err.value) and "bad.yaml" in str(err.value)
-
-
-def test_pipeline_skips_complete_stages_and_resumes(tmp_path):
-    calls: list[str] = []
-
-    @stage("_t_ok")
-    def ok(ctx):
-        calls.append("ok")
-        return {"ok": {"f1_macro": 0.5}}
-
-    @stage("_t_crash")
-    def crash(ctx):
-        calls.append("crash")
-        if len(calls) < 3:
-            raise RuntimeError("simulated crash")
-        return {"crash": {"f1_macro": 0.7}}
-
-    try:
-        cfg = PipelineConfig(out=tmp_path / "run", stages=["_t_ok", "_t_crash"])
-        with pytest.raises(RuntimeError):
-            run_pipeline(cfg)
-        assert is_done(cfg.out, "_t_ok") and not is_done(cfg.out, "_t_crash")
-        metrics = run_pipeline(cfg)  # resumes: the completed stage is not run again
-        assert calls == ["ok", "crash", "crash"]
-        assert metrics == {"ok": {"f1_macro": 0.5}, "crash": {"f1_macro": 0.7}}
-        run_pipeline(cfg, force=["_t_ok"])
-        assert calls[-1] == "ok"
-        assert json.loads(metrics_path(cfg.out).read_text())["crash"]["f1_macro"] == 0.7
-        assert (cfg.out / "config.yaml").exists()
-    finally:
-        STAGES.pop("_t_ok", None)
-        STAGES.pop("_t_crash", None)
-
-
-def test_unknown_stage_is_a_clear_error(tmp_path):
-    with pytest.raises(DataError, match="unknown stage"):
-        run_pipeline(PipelineConfig(out=tmp_path, stages=["nope"]))
 
 
 def test_report_embeds_metrics_and_plots(tmp_path):
@@ -102,7 +65,7 @@ def test_demo_command_writes_metrics_table_and_report(tmp_path):
     assert (out / "eval" / "report.html").exists() and (out / "data" / "splits.parquet").exists()
     # a second run resumes: nothing is recomputed, the same metrics come back
     again = CliRunner().invoke(app, args)
-    assert again.exit_code == 0 and "complete, skipped" in again.output
+    assert again.exit_code == 0 and "skip (complete, same inputs)" in again.output
     assert json.loads(metrics_path(out).read_text()) == metrics
 
 
@@ -117,31 +80,33 @@ def test_run_command_reports_bad_config_without_traceback(tmp_path):
     assert result.exit_code == 2 and "unknown stage" in result.output
 
 
-def test_distill_and_rank_stages_on_a_tiny_student(tmp_path):
+def test_distill_and_rank_stages_on_a_tiny_student(tmp_path, tiny_bert_base):
     """The demo's distil → ONNX → serve check → rank path, with a tiny random BERT (no judge stage:
     the student learns human grades and labels every pair for the ranker)."""
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("onnxruntime")
     pytest.importorskip("lightgbm")
-    from ecomrel.train.distill_trainer import tiny_bert_base
-
     base = tiny_bert_base(tmp_path / "bert")
     cfg = load_config(
         None,
         [
             f"out={tmp_path / 'run'}",
-            "stages=[data, distill, rank]",
+            "stages=[data, distill, export, serve, rank]",
             "data.sample.products=200",
             "data.sample.queries=40",
-            f"options.distill.train={{base_model: {base}, max_steps: 4, batch_size: 8, num_threads: 1}}",
+            "options.distill.teacher=none",
+            f"options.distill.train={{base_model: {base}, num_threads: 1, "
+            "training_args: {max_steps: 4, per_device_train_batch_size: 8}}",
             "options.rank.config={tradeoff: {alphas: [10.0], betas: [0.6], blend_weights: [0.5]}}",
         ],
     )
     metrics = run_pipeline(cfg)
     run = tmp_path / "run"
-    for f in ("distill/student_scores.parquet", "distill/onnx/model_int8.onnx", "eval/report.html"):
+    for f in ("distill/student_scores.parquet", "export/onnx/model_int8.onnx", "eval/report.html"):
         assert (run / f).exists(), f
-    assert 0 <= metrics["student_minilm"]["ndcg@10"] <= 1
+    assert 0 <= metrics["student_human_only"]["ndcg@10"] <= 1  # no teacher: named so
+    assert "student_distilled" not in metrics
+    assert metrics["serve:onnx-int8"]["queries"] >= 1
     assert {"rank:engagement_only", "rank:best_blend", "rank:content_only"} <= set(metrics)
     import pandas as pd
 

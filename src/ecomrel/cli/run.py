@@ -8,9 +8,9 @@ import typer
 
 from ecomrel.cli.common import friendly_errors, log_into
 from ecomrel.config import load_config
-from ecomrel.pipeline import console, metrics_path, metrics_table, run_pipeline
+from ecomrel.pipeline.runner import console, metrics_path, run_pipeline, summary_table
 
-DEMO_STAGES = ["data", "baselines", "judge", "sft", "distill", "rank"]
+DEMO_STAGES = ["data", "baselines", "judge", "sft", "distill", "export", "serve", "rank"]
 # Sized so that the whole demo runs in about a quarter of an hour on a 2-core CPU.
 DEMO_OPTIONS = {
     "judge": {"limit": 100, "train_limit": 100},
@@ -31,8 +31,8 @@ def run_command(
     """Run the stages a config names, in order, skipping those already complete."""
     cfg = load_config(config, set_)
     log_into(cfg.out)  # third-party warnings and debug records go to <out>/ecomrel.log
-    metrics = run_pipeline(cfg, force=force)
-    console.print(metrics_table(metrics))
+    run_pipeline(cfg, force=force)
+    console.print(summary_table(cfg))
     console.print(f"metrics: {metrics_path(cfg.out)}")
 
 
@@ -45,6 +45,6 @@ def demo_command(
     """Run every stage on the built-in sample catalogue and the built-in small models."""
     cfg = load_config(None, [f"out={out}", f"stages={DEMO_STAGES}", f"options={DEMO_OPTIONS}", *set_])
     log_into(cfg.out)  # third-party warnings and debug records go to <out>/ecomrel.log
-    metrics = run_pipeline(cfg, force=force)
-    console.print(metrics_table(metrics))
+    run_pipeline(cfg, force=force)
+    console.print(summary_table(cfg))
     console.print(f"metrics: {metrics_path(cfg.out)}")

@@ -1,0 +1,139 @@
+"""Stage ``distill``: LREF distillation of the judge into a MiniLM cross-encoder student.
+
+Teacher distributions are the judge's grade probabilities on train pairs — the zero-shot judge's
+(``judge/train``, ``options.judge.train_limit``) or the SFT judge's (``sft/judge_train``,
+``options.sft.train_limit``) — plus the human grades. A student trained without teacher scores is
+named ``student_human_only``, never "distilled"; ``compare_human_only`` trains that baseline beside
+the distilled student on the same pairs and steps, so the table shows whether the teacher helped.
+The primary student scores every judged pair (``student_scores.parquet``) for the rank stage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ecomrel.data.schema import Dataset
+from ecomrel.errors import ConfigError
+from ecomrel.pipeline.registry import StageContext, StageOptions, stage
+from ecomrel.pipeline.runner import console
+from ecomrel.pipeline.stages.common import evaluate_predictions, one_line_errors
+
+TEACHERS = {"judge": ("judge", "train"), "sft": ("sft", "judge_train")}
+
+
+class DistillOptions(StageOptions):
+    teacher: Literal["judge", "sft", "none"] = Field(
+        "judge",
+        description="Teacher scores on train pairs: the zero-shot judge's ('judge'), the SFT judge's "
+        "('sft'), or none (a human-only student, named so).",
+    )
+    compare_human_only: bool = Field(
+        True, description="Also train the human-only student on the same pairs, for the side-by-side row."
+    )
+    train: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Any field of ecomrel.train.distill_config.DistillConfig (max_train_pairs, "
+        "training_args: {num_train_epochs, max_steps, per_device_train_batch_size ...} ...).",
+    )
+
+    def check(self) -> None:
+        from ecomrel.train.distill_config import DistillConfig
+
+        owned = sorted({"data_dir", "teacher", "out", "human_only", "mode"} & set(self.train))
+        if owned:
+            raise ConfigError(f"options.distill.train: {', '.join(owned)} is set by the pipeline itself")
+        one_line_errors(
+            lambda: DistillConfig(data_dir=".", human_only=True, **self.train), "options.distill.train"
+        )
+
+
+def teacher_scores(ctx: StageContext, teacher: str) -> Path | None:
+    if teacher == "none":
+        return None
+    path = ctx.path_of(*TEACHERS[teacher], "scores.parquet")
+    if not path.exists():
+        hint = "options.judge.train_limit" if teacher == "judge" else "options.sft.train_limit"
+        raise ConfigError(
+            f"options.distill.teacher={teacher!r}: no teacher scores at {path}; set {hint} > 0 "
+            "(and run that stage) or set options.distill.teacher=none for a human-only student"
+        )
+    return path
+
+
+def _train_student(ctx: StageContext, name: str, teacher: Path | None, train: dict[str, Any]) -> dict:
+    from ecomrel.train.distill_config import DistillConfig
+    from ecomrel.train.distill_trainer import run_distill
+
+    config = DistillConfig(
+        data_dir=ctx.data_dir,
+        teacher=teacher,
+        human_only=teacher is None,
+        out=ctx.stage_dir / name,
+        **{
+            "seed": ctx.seed,
+            "max_train_pairs": 2000,
+            **train,
+            "training_args": {"num_train_epochs": 1.0, **train.get("training_args", {})},
+        },
+    )
+    return {"config": config, "result": run_distill(config)}
+
+
+def _score_all(ctx: StageContext, trained: dict, path: Path) -> Path:
+    import pandas as pd
+
+    from ecomrel.student.model import load_student
+    from ecomrel.student.predict import predict_proba, prediction_frame
+
+    config, result = trained["config"], trained["result"]
+    pairs = Dataset.load(ctx.data_dir).pairs()
+    student = load_student(result["model_dir"])
+    products = [config.recipe.product_text(r) for r in pairs.to_dict("records")]
+    probs = predict_proba(student, pairs["query"].fillna("").astype(str).tolist(), products)
+    frame = pd.DataFrame(
+        {"query_id": pairs["query_id"].astype(str), "product_id": pairs["product_id"].astype(str)}
+    )
+    prediction_frame(frame, probs).to_parquet(path, index=False)
+    return path
+
+
+@stage(
+    "distill",
+    options=DistillOptions,
+    reads=("data", "judge", "sft"),
+    summary="Distillation (LREF): a MiniLM cross-encoder learns the judge's grades + the human grades",
+)
+def distill_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
+    """Train the student (and the human-only baseline); score every pair; evaluate on test."""
+    opts: DistillOptions = ctx.options
+    teacher = teacher_scores(ctx, opts.teacher)
+    runs = {("student_distilled" if teacher is not None else "student_human_only"): teacher}
+    if teacher is not None and opts.compare_human_only:
+        runs["student_human_only"] = None
+    rows: dict[str, dict[str, float]] = {}
+    for i, (name, scores) in enumerate(runs.items()):
+        trained = _train_student(ctx, name, scores, opts.train)
+        path = ctx.stage_dir / (f"{name}_scores.parquet")
+        _score_all(ctx, trained, path)
+        if i == 0:  # the primary student: its folder and scores are what export/serve/rank read
+            (ctx.stage_dir / "student_scores.parquet").write_bytes(path.read_bytes())
+            (ctx.stage_dir / "primary.txt").write_text(trained["result"]["model_dir"] + "\n")
+        row = evaluate_predictions(ctx, path, name)
+        row["train_seconds"] = float(trained["result"]["seconds"])
+        row["train_pairs"] = int(trained["result"]["counts"].get("train_rows", 0))
+        rows[name] = row
+        console.print(
+            f"distill: {name} trained in {row['train_seconds']:.0f}s on {row['train_pairs']:,} pairs"
+        )
+    return rows
+
+
+def primary_student(ctx: StageContext) -> Path:
+    """The model folder of the distill stage's primary student."""
+    marker = ctx.path_of("distill", "primary.txt")
+    if not marker.exists():
+        raise ConfigError(f"no trained student in {ctx.path_of('distill')}: run the distill stage first")
+    return Path(marker.read_text().strip())

@@ -1,0 +1,108 @@
+"""Stage ``serve``: start the HTTP service on the exported student and check it answers correctly.
+
+The check posts real test queries with their judged candidates to ``/v1/rank`` of an in-process
+app; it fails the stage when any request is not 200, ``/readyz`` or ``/metrics`` is not 200, or
+the served order differs from the offline student's (the service must serve the model that was
+evaluated). It reports latency and the served NDCG@10 of those queries.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from ecomrel.data.schema import Dataset
+from ecomrel.pipeline.registry import StageContext, StageOptions, stage
+from ecomrel.pipeline.runner import console
+
+
+class ServeOptions(StageOptions):
+    backend: Literal["onnx-int8", "onnx-fp32"] = Field("onnx-int8", description="Serving backend checked.")
+    queries: int = Field(5, ge=1, le=100, description="Test queries posted to /v1/rank.")
+    repeats: int = Field(3, ge=1, le=20, description="Requests per query (latency median over all).")
+
+
+class ServeCheckFailed(RuntimeError):
+    """The service on the exported student did not answer as the offline student does."""
+
+
+def _candidates(products: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for p in products.to_dict("records"):
+        attrs = p.get("attributes")
+        out.append(
+            {
+                "product_id": str(p["product_id"]),
+                "title": str(p.get("title") or ""),
+                "brand": p.get("brand") if isinstance(p.get("brand"), str) else None,
+                "category": p.get("category") if isinstance(p.get("category"), str) else None,
+                "attributes": dict(attrs) if attrs is not None and len(attrs) else None,
+                "price": float(p["price"]) if pd.notna(p.get("price")) else None,
+            }
+        )
+    return out
+
+
+@stage(
+    "serve",
+    options=ServeOptions,
+    reads=("data", "export"),
+    summary="Serving check: the FastAPI service on the int8 student answers real test queries",
+)
+def serve_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
+    from fastapi.testclient import TestClient
+
+    from ecomrel.eval.ranking import ndcg_at_k
+    from ecomrel.serve.app import create_app
+    from ecomrel.serve.settings import ServeSettings
+
+    opts: ServeOptions = ctx.options
+    ds = Dataset.load(ctx.data_dir)
+    test_q = set(ds.splits.loc[ds.splits["split"] == "test", "query_id"].astype(str))
+    judged = ds.judgments[ds.judgments["query_id"].astype(str).isin(test_q)]
+    qids = sorted(judged["query_id"].astype(str).unique())[: opts.queries]
+    texts = ds.queries.set_index(ds.queries["query_id"].astype(str))["text"]
+    products = ds.products.set_index(ds.products["product_id"].astype(str), drop=False)
+    offline = pd.read_parquet(ctx.path_of("distill", "student_scores.parquet"))
+    offline = offline.set_index(["query_id", "product_id"])["score"]
+
+    app = create_app(ServeSettings(model=ctx.path_of("export", "onnx"), backend=opts.backend))
+    times, ids, scores, gains, agree = [], [], [], [], []
+    with TestClient(app) as client:
+        if client.get("/readyz").status_code != 200:
+            raise ServeCheckFailed("/readyz is not 200 after start-up")
+        for qid in qids:
+            rows = judged[judged["query_id"].astype(str) == qid]
+            pids = rows["product_id"].astype(str).tolist()
+            body = {"query": str(texts[qid]), "candidates": _candidates(products.loc[pids])}
+            for _ in range(opts.repeats):
+                t0 = time.perf_counter()
+                resp = client.post("/v1/rank", json=body)
+                times.append((time.perf_counter() - t0) * 1000)
+                if resp.status_code != 200:
+                    raise ServeCheckFailed(
+                        f"/v1/rank returned {resp.status_code} for query {qid}: {resp.text[:200]}"
+                    )
+            served = resp.json()["results"]
+            grade = dict(zip(pids, rows["grade"].astype(float), strict=True))
+            served_order = [r["product_id"] for r in served]
+            offline_order = sorted(pids, key=lambda p: (-offline[(qid, p)], p))
+            agree.append(float(served_order[:3] == offline_order[:3]))
+            for r in served:
+                ids.append(qid)
+                scores.append(r["score"])
+                gains.append(grade[r["product_id"]])
+        if client.get("/metrics").status_code != 200:
+            raise ServeCheckFailed("/metrics is not 200")
+    row = {
+        "queries": len(qids),
+        "top3_same_as_offline": float(np.mean(agree)) if agree else 0.0,
+        "ndcg@10": ndcg_at_k(np.array(ids), np.array(scores), np.array(gains), k=10),
+        "latency_ms_median": float(np.median(times)) if times else 0.0,
+    }
+    console.print(f"serve: {opts.backend} on {len(qids)} test queries: {row}")
+    return {f"serve:{opts.backend}": row}

@@ -1,0 +1,63 @@
+"""Stage ``sft``: LREF Multi-CoT SFT of the judge (EE → RA → DR, LoRA), then the tuned judge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from ecomrel.pipeline.registry import StageContext, StageOptions, stage
+from ecomrel.pipeline.stages.common import evaluate_predictions, one_line_errors, run_judge_on
+
+
+class SFTOptions(StageOptions):
+    train: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Changes to the demo SFT config (any field of ecomrel.train.sft_config.SFTRunConfig).",
+    )
+    limit: int | None = Field(
+        None, ge=1, description="Test pairs the tuned judge scores (default: options.judge.limit or 150)."
+    )
+    train_limit: int = Field(
+        0, ge=0, description="Train pairs (whole queries) the tuned judge scores, as a distillation teacher."
+    )
+    row: str = Field("judge_sft_multicot", description="Name of the metrics row of the tuned judge.")
+
+    def check(self) -> None:
+        from ecomrel.train.sft_config import demo_config
+
+        one_line_errors(lambda: demo_config(".", ".", **self.train), "options.sft.train")
+
+
+@stage(
+    "sft",
+    options=SFTOptions,
+    reads=("data", "judge"),
+    summary="Multi-CoT SFT (LREF): the judge learns expert-explaining, rule and reflection chains",
+)
+def sft_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
+    """Train the SFT judge, then score the same test pairs as the zero-shot judge."""
+    from ecomrel.train.sft_config import demo_config
+    from ecomrel.train.sft_trainer import run_sft
+
+    opts: SFTOptions = ctx.options
+    config = demo_config(ctx.data_dir, ctx.stage_dir / "model", **{"seed": ctx.seed, **opts.train})
+    result = run_sft(config)
+    judge_opts = dict(ctx.config.options.get("judge", {}))
+    limit = opts.limit or int(judge_opts.pop("limit", 150))
+    judge_opts.pop("train_limit", None)
+    scored = run_judge_on(
+        ctx, judge_opts, ctx.stage_dir / "judge_test", "test", limit, adapter=result["adapter"]
+    )
+    if opts.train_limit:
+        run_judge_on(
+            ctx,
+            judge_opts,
+            ctx.stage_dir / "judge_train",
+            "train",
+            opts.train_limit,
+            adapter=result["adapter"],
+        )
+    row = evaluate_predictions(ctx, scored["scores"], opts.row, scored["scores"])
+    row.update(train_seconds=float(result["train_seconds"]), peak_rss_mb=float(result["peak_rss_mb"]))
+    return {opts.row: row}
