@@ -311,6 +311,12 @@ def train_from_folders(
         keep = rows[col].notna()
         dropped = int((~keep).sum())
         rows = rows[keep].reset_index(drop=True)
+        if rows.empty:  # say which split and column are missing, not "no rows to rank"
+            raise DataError(
+                f"{features_dir}: none of the {dropped:,} rows of split {split!r} has {col!r}: the "
+                f"{'judge scores' if col == 'expected_grade' else 'judgments'} the features were built "
+                f"from cover other splits only (score split {split!r}, e.g. `ecomrel judge --split {split}`)"
+            )
     eng = None if ds.engagement is None else ds.engagement[ds.engagement["query_id"].isin(queries)]
     labels = make_labels(rows, eng, lc)
     model = train_ranker(
