@@ -46,12 +46,14 @@ def _register() -> None:
     """Attach every command group, in the order a run uses them."""
     from ecomrel.cli import baseline, data, export, judge, rank, reason, run, serve, train
     from ecomrel.cli import eval as eval_cli
+    from ecomrel.cli import select as select_cli
 
     app.command("demo")(run.demo_command)
     app.command("run")(run.run_command)
     app.add_typer(data.app, name="data")
     app.command("baseline")(baseline.baseline_command)
     app.command("eval")(eval_cli.eval_command)
+    app.command("select")(select_cli.select_command)
     app.command("judge")(judge.judge_command)
     app.add_typer(reason.app, name="reason")
     app.add_typer(train.app, name="train")
