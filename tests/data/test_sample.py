@@ -224,3 +224,22 @@ def test_small_sample_is_fast_and_split_by_band(small: Dataset) -> None:
     bands = frequency_bands(small.queries["frequency"])
     assert set(bands) == {"head", "torso", "tail"}
     assert set(s.loc[bands.to_numpy() == "tail", "split"]) == {"train", "dev", "test"}
+
+
+def test_vocabulary_is_a_validated_yaml_resource():
+    import pydantic
+    import yaml
+
+    from ecomrel.data import sample_vocab as V
+
+    types = V.build_types()
+    names = {t.name for t in types}
+    assert len(types) == len(names) >= 150
+    for t in types:  # every relation names a type that exists, every title attribute is an attribute
+        assert set(t.accessory_for) | set(t.complements) | set(t.substitutes) <= names, t.name
+        assert set(t.title_attrs) <= set(t.attrs) | set(t.brand_values), t.name
+    assert "Lodge" in V.POPULAR_BRANDS and V.PREMIUM_BRANDS <= V.ALTERNATIVE_TARGETS
+    raw = yaml.safe_load(V.vocabulary().model_dump_json())
+    raw["categories"]["Home > Kitchen > Cookware"][0]["colour_typo"] = ["red"]
+    with pytest.raises(pydantic.ValidationError, match="colour_typo"):
+        V.SampleVocabulary.model_validate(raw)
