@@ -36,6 +36,7 @@ from ecomrel.reason.vocabulary import (
     is_code,
     is_measure,
     measure_family,
+    misspelt_in,
     normalize_text,
     phrase,
     title_head,
@@ -706,7 +707,7 @@ class AttributeAnalyst:
         m.missing_modifiers = [
             w
             for w in q.modifiers
-            if w not in all_set and not _prefix_in(w, all_set) and not _misspelt_in(w, all_set)
+            if w not in all_set and not _prefix_in(w, all_set) and not misspelt_in(w, all_set)
         ]
 
         # negations: anything excluded must not be present (the product's own "X-free" does not count)
@@ -826,16 +827,6 @@ def _category_terms(category: str | None) -> list[str]:
 def _key(name: str | None) -> str:
     """The matching key of a brand or name: normalized, singular tokens ('Crocs' → 'croc')."""
     return phrase(tokenize(name)) if name else ""
-
-
-def _misspelt_in(word: str, tokens: set[str]) -> bool:
-    """'rnning' ~ 'running': one or two typos in a word of five letters or more."""
-    if len(word) < 5 or not word.isalpha():
-        return False
-    import difflib
-
-    pool = [t for t in tokens if abs(len(t) - len(word)) <= 2 and t[:1] == word[:1]]
-    return bool(difflib.get_close_matches(word, pool, n=1, cutoff=0.8))
 
 
 def _prefix_in(word: str, vocab: set[str]) -> bool:

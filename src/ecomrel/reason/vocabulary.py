@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from rapidfuzz import fuzz, process
 
 # --- built-in generic words ---------------------------------------------------------------
 
@@ -608,6 +609,15 @@ def _present(v: Any) -> bool:
 _NOT_MODIFIERS = frozenset(["free", "non", "no", "without", "replacement", "new"])
 
 
+def misspelt_in(word: str, tokens: set[str] | frozenset[str]) -> bool:
+    """'rnning' ~ 'running': one or two typos in a word of five letters or more (same first letter,
+    rapidfuzz similarity ≥ 0.8)."""
+    if len(word) < 5 or not word.isalpha():
+        return False
+    pool = [t for t in tokens if abs(len(t) - len(word)) <= 2 and t[:1] == word[:1]]
+    return process.extractOne(word, pool, scorer=fuzz.ratio, score_cutoff=80) is not None
+
+
 def _blocked_word(w: str) -> bool:
     return is_code(w) or w in STOPWORDS or generic_attribute(w) is not None or len(w) < 2
 
@@ -666,8 +676,7 @@ def _title_prefix_brands(titles: list[str], min_count: int) -> set[str]:
 
 @lru_cache(maxsize=50_000)
 def _closest(token: str, candidates: tuple[str, ...]) -> str | None:
-    import difflib
-
+    """The most similar candidate (rapidfuzz's normalised Indel similarity ≥ 0.8), ties to the first."""
     pool = [c for c in candidates if abs(len(c) - len(token)) <= 2]
-    best = difflib.get_close_matches(token, pool, n=1, cutoff=0.8)
+    best = process.extractOne(token, pool, scorer=fuzz.ratio, score_cutoff=80)
     return best[0] if best else None
