@@ -21,7 +21,10 @@ TaoSR1 §3.4: pass@1..5 = 67.4 .. 81.7%).
     /work/tools/heavy .venv/bin/python benchmarks/dpo_effect.py --data sample --out runs/dpo_effect \
         [--sft-steps 40 --sft-pairs 320 --mine-prompts 256 --dev-pairs 200 --dpo-steps 24]
 
-``--data homedepot`` imports ``/work/shared/data/homedepot/train.csv`` (split by query, seed 0)
+``--generation grade_tokens`` reads the beams / samples from the grade distribution at the answer
+position instead of generating (exact for a label-only judge restricted to the grade labels; one
+forward pass per prompt). ``--sft-adapter`` reuses an SFT adapter (e.g. an earlier run's
+``<out>/sft/adapter`` on the same data). ``--data homedepot`` imports ``/work/shared/data/homedepot/train.csv`` (split by query, seed 0)
 instead of the sample catalogue. Prints one JSON object (also ``<out>/dpo_effect.json``).
 """
 
@@ -123,6 +126,7 @@ def dpo_config(args, data: Path, adapter: str, method: str, out: Path):
             "sampling": {"n": args.n, "temperature": args.temperature, "seed": args.seed},
             "max_new_tokens": 2,  # label + EOS: the judge answers label-only
             "generation_batch_size": 8,
+            "generation": args.generation,
             "answer_text": "label",
             "oracle": "label",
             "alpha": args.alpha,
@@ -173,6 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--beta", type=float, default=0.1)
     ap.add_argument("--alpha", type=float, default=0.65)
     ap.add_argument("--methods", default="beam,pass_at_n")
+    ap.add_argument(
+        "--generation",
+        choices=("generate", "grade_tokens"),
+        default="generate",
+        help="beams/samples by transformers generate (2 new tokens), or read from the grade distribution",
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
@@ -243,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             "mine_prompts": args.mine_prompts,
             "dev_pairs": args.dev_pairs,
             "beam_k": args.k,
+            "generation": args.generation,
             "pass_at_n": args.n,
             "temperature": args.temperature,
             "beta": args.beta,

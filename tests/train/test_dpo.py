@@ -275,3 +275,39 @@ def test_no_pairs_is_a_data_error(tmp_path, tiny_llm_dir, hand_pairs):
     empty = write_pairs(hand_pairs[1].iloc[:0], tmp_path / "empty.parquet")
     with pytest.raises(DataError, match="no preference pairs"):
         run_dpo(_config(tmp_path, tiny_llm_dir, pairs_file=str(empty)))
+
+
+@pytest.mark.parametrize("method", ["beam", "pass_at_n"])
+def test_grade_token_answers_rank_or_sample_the_grade_distribution(
+    tiny_llm_dir, sft_data_dir, tmp_path, method
+):
+    from ecomrel.data.schema import Dataset
+    from ecomrel.llm.prompts import grade_tokens, prompts_for_pairs
+    from ecomrel.llm.scorer import score_prompts
+    from ecomrel.train.dpo_trainer import load_sft_model, mine_pairs
+
+    cfg = _config(
+        tmp_path,
+        tiny_llm_dir,
+        data=str(sft_data_dir),
+        pairs=method,
+        generation="grade_tokens",
+        beam={"k": 3},
+        sampling={"n": 6, "temperature": 1.0, "seed": 0},
+        oracle="label",
+    )
+    model, tok, _ = load_sft_model(cfg)
+    train = Dataset.load(sft_data_dir).pairs("train").reset_index(drop=True).iloc[:6]
+    pairs, stats, samples = mine_pairs(cfg, model, tok, train)
+    assert not samples["malformed"].any()
+    probs = score_prompts(model, tok, prompts_for_pairs(train, tok), grade_tokens(tok).ids)
+    if method == "beam":
+        assert len(samples) == 6 * 3
+        top = samples[samples["rank"] == 0].sort_values("prompt_idx")
+        assert top["grade"].astype(int).tolist() == probs.argmax(axis=1).tolist()
+        assert (samples.groupby("prompt_idx")["score"].apply(lambda s: s.is_monotonic_decreasing)).all()
+    else:
+        assert len(samples) == 6 * 6 and set(stats["pass_at"]) == {str(k) for k in range(1, 7)}
+        # every pair prompt either has a sampled right answer or was given the oracle label
+        assert set(pairs["source"]) <= {"self_correction", "oracle"}
+    assert (pairs["chosen_grade"] == pairs["gold_grade"]).all()

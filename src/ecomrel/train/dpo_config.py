@@ -109,6 +109,14 @@ class DPORunConfig(BaseModel):
         description="Longest generated answer (label + reasoning); 2 suffices for a label-only judge.",
     )
     generation_batch_size: int = Field(8, ge=1, description="Prompts per generate() call.")
+    generation: Literal["generate", "grade_tokens"] = Field(
+        "generate",
+        description="'generate': beams / samples are full generated answers (transformers generate). "
+        "'grade_tokens': for a label-first judge answering with the label alone, the answers are restricted "
+        "to the grade labels and read from one forward pass: the top-k beams are the k most probable grade "
+        "tokens, the N samples are drawn from the grade distribution at `sampling.temperature` (k, resp. N, "
+        "times cheaper than generate, and never malformed).",
+    )
     answer_text: Literal["generated", "label"] = Field(
         "generated",
         description="'generated': chosen/rejected are the generated answers as they are; 'label': they are "

@@ -257,6 +257,43 @@ def oracle_answers(
     ]
 
 
+def grade_token_answers(
+    config: DPORunConfig, model: Any, tokenizer: Any, prompts: Sequence[str], scale: GradeScale
+) -> pd.DataFrame:
+    """Label-only answers read from the grade distribution at the answer position (one forward pass).
+
+    ``pairs: beam``: the top-k grades by probability, best first (beam search over a one-token label
+    restricted to the grade labels); ``pairs: pass_at_n``: N grades drawn from the distribution
+    sharpened or flattened by ``sampling.temperature`` (seeded numpy generator). ``score`` is the
+    grade's log-probability; the rows have the samplers' columns.
+    """
+    from ecomrel.llm.prompts import completion_text, grade_tokens
+    from ecomrel.llm.scorer import score_prompts
+
+    ids = grade_tokens(tokenizer, scale).ids
+    probs = score_prompts(model, tokenizer, prompts, ids, batch_size=config.score_batch_size)
+    logp = np.log(np.clip(probs, 1e-12, None))
+    rows = []
+    if config.pairs == "beam":
+        k = min(config.beam.k, probs.shape[1])
+        for i, lp in enumerate(logp):
+            for r, g in enumerate(np.argsort(-lp, kind="stable")[:k]):
+                rows.append((i, r, int(g), float(lp[g])))
+    else:
+        s = config.sampling
+        rng = np.random.default_rng(s.seed)
+        for i, lp in enumerate(logp):
+            z = lp / s.temperature
+            p = np.exp(z - z.max())
+            draws = rng.choice(len(p), size=s.n, p=p / p.sum())
+            rows.extend((i, r, int(g), float(lp[g])) for r, g in enumerate(draws))
+    df = pd.DataFrame(rows, columns=["prompt_idx", "rank", "grade", "score"])
+    df["text"] = [completion_text(g) for g in df["grade"]]
+    df["grade"] = df["grade"].astype("Int64")
+    df["reasoning"], df["malformed"], df["reason"] = "", False, ""
+    return df[["prompt_idx", "rank", "text", "score", "grade", "reasoning", "malformed", "reason"]]
+
+
 def mine_pairs(
     config: DPORunConfig,
     model: Any,
@@ -276,7 +313,9 @@ def mine_pairs(
     meta = train_pairs[["query_id", "product_id"]].reset_index(drop=True)
     t0 = time.perf_counter()
     with autocast(bf16):
-        if config.pairs == "beam":
+        if config.generation == "grade_tokens":
+            samples = grade_token_answers(config, model, tokenizer, prompts, scale)
+        elif config.pairs == "beam":
             samples = beam_topk(
                 model,
                 tokenizer,
@@ -318,7 +357,7 @@ def mine_pairs(
             completion_text(int(g)) if not pd.isna(g) else str(t)
             for g, t in zip(pairs["rejected_grade"], pairs["rejected"], strict=True)
         ]
-    stats.update(generation_seconds=gen_seconds, answer_text=config.answer_text)
+    stats.update(generation_seconds=gen_seconds, answer_text=config.answer_text, generation=config.generation)
     samples = samples.assign(gold_grade=[gold[int(i)] for i in samples["prompt_idx"]])
     return pairs, stats, samples
 
