@@ -86,3 +86,50 @@ def _runner(op, mode, seen: dict[str, int], checks):
         seen[key] = seen.get(key, 0) + 1
 
     return run
+
+
+@pytest.mark.integration
+def test_schemathesis_cli_checks_all_against_a_served_onnx_student(tiny_student, tmp_path):
+    """``schemathesis run --checks all`` (bounded examples) against ``ecomrel serve`` on real uvicorn."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    cli = Path(sys.executable).with_name("schemathesis")
+    if not cli.exists() or shutil.which("ecomrel", path=str(cli.parent)) is None:
+        pytest.skip("schemathesis / ecomrel console scripts not installed beside this Python")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, ECOMREL_SCHEMA_KEY=KEY["X-API-Key"])
+    args = ["serve", "--model", str(tiny_student), "--port", str(port), "--api-key-env", "ECOMREL_SCHEMA_KEY"]
+    server = subprocess.Popen([str(cli.parent / "ecomrel"), *args, "--max-candidates", "6"], env=env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while True:
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.time() < deadline and server.poll() is None, "ecomrel serve did not start"
+            time.sleep(0.2)
+        n = os.environ.get("ECOMREL_SCHEMATHESIS_EXAMPLES", "12")
+        run = subprocess.run(
+            [str(cli), "run", url + "/openapi.json", "--checks", "all", "-n", n, "--generation-deterministic"]
+            + ["-H", f"X-API-Key: {KEY['X-API-Key']}", "--phases", "examples,coverage,fuzzing"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+        assert "No issues found" in run.stdout, run.stdout[-2000:]
+    finally:
+        server.terminate()
+        server.wait(30)
