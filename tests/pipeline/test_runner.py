@@ -69,7 +69,7 @@ def test_changed_option_reruns_that_stage_and_its_dependants_only(tmp_path, toy_
     assert toy_stages == ["up", "down", "other", "up", "down"]  # _other does not read _up
     assert metrics["down"]["value"] == 3.0
     out = capsys.readouterr().out
-    assert "run (changed: options.size)" in out and "run (input '_up' changed)" in out
+    assert "run (changed: options._up.size)" in out and "run (input '_up' changed)" in out
     # a downstream-only change re-runs only the downstream stage
     run_pipeline(_cfg(tmp_path, _up={"size": 3}, _down={"factor": 2.0}))
     assert toy_stages[-1:] == ["down"] and toy_stages.count("up") == 2

@@ -9,7 +9,6 @@ import pytest
 from ecomrel.config import load_config
 from ecomrel.errors import UserError
 from ecomrel.pipeline import metrics_path, run_pipeline
-from ecomrel.report import write_report
 
 
 def test_config_defaults_and_overrides(tmp_path):
@@ -36,15 +35,6 @@ def test_config_errors_name_file_and_field(tmp_path, text, needle):
     with pytest.raises(UserError) as err:
         load_config(path)
     assert needle in str(err.value) and "bad.yaml" in str(err.value)
-
-
-def test_report_embeds_metrics_and_plots(tmp_path):
-    run = tmp_path / "run"
-    (run / "eval").mkdir(parents=True)
-    metrics_path(run).write_text(json.dumps({"bm25": {"ndcg@10": 0.61, "f1_macro": 0.3}}))
-    out = write_report(run)
-    page = out.read_text()
-    assert "bm25" in page and "0.6100" in page and page.count("data:image/png;base64") >= 2
 
 
 def test_demo_command_writes_metrics_table_and_report(tmp_path):

@@ -166,7 +166,7 @@ def decide(stage: Stage, run: ValidatedRun, force: list[str]) -> tuple[bool, str
     missing = [up for up, rid in inputs["upstream"].items() if rid != old.get("upstream", {}).get(up)]
     if missing:
         return True, "input " + ", ".join(repr(m) for m in missing) + " changed", inputs
-    changed = _changed(old.get("options", {}), inputs["options"])
+    changed = _changed(old.get("options", {}), inputs["options"], f"options.{stage.name}.")
     changed += _changed(old.get("globals", {}), inputs["globals"])
     return True, "changed: " + (", ".join(changed) or "stage definition"), inputs
 
@@ -216,6 +216,9 @@ def run_pipeline(config: PipelineConfig, force: list[str] | None = None) -> dict
         console.print(f"▶ {name}: run ({why})", soft_wrap=True)
         previous = read_marker(out, name)
         stale_rows = list(previous.get("metrics", {})) if previous else []
+        if previous:  # outputs are about to change: the old marker no longer describes them
+            merge_metrics(out, {}, replace=stale_rows)
+            (out / name / DONE).unlink()
         ctx = StageContext(config=config, name=name, options=run.options[name])
         start = time.perf_counter()
         rows = stage.fn(ctx) or {}
