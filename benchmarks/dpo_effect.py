@@ -24,8 +24,9 @@ TaoSR1 §3.4: pass@1..5 = 67.4 .. 81.7%).
 ``--generation grade_tokens`` reads the beams / samples from the grade distribution at the answer
 position instead of generating (exact for a label-only judge restricted to the grade labels; one
 forward pass per prompt). ``--sft-adapter`` reuses an SFT adapter (e.g. an earlier run's
-``<out>/sft/adapter`` on the same data). ``--data homedepot`` imports ``/work/shared/data/homedepot/train.csv`` (split by query, seed 0)
-instead of the sample catalogue. Prints one JSON object (also ``<out>/dpo_effect.json``).
+``<out>/sft/adapter`` on the same data). ``--data homedepot`` imports
+``/work/shared/data/homedepot/train.csv`` (split by query, seed 0) instead of the sample catalogue.
+Prints one JSON object (also ``<out>/dpo_effect.json``).
 """
 
 from __future__ import annotations
