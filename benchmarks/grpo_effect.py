@@ -89,7 +89,7 @@ def grpo_config(args: argparse.Namespace, data: Path, out: Path, dynamic: bool):
             "sampling": {
                 "dynamic": dynamic,
                 "resample_every": args.resample_every,
-                "max_new_tokens": 2,  # the grade is the first token: the estimate needs no more
+                "max_new_tokens": args.estimate_tokens,
                 "balance": True,
                 "target_cv": 0.0,
             },
@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prompts-per-step", type=int, default=2)
     p.add_argument("--completion-tokens", type=int, default=8)
     p.add_argument("--eval-tokens", type=int, default=16)
+    p.add_argument("--estimate-tokens", type=int, default=6, help="Tokens per pass-rate sample.")
     p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--beta", type=float, default=0.02)
     p.add_argument("--top-layers", type=int, default=4)
