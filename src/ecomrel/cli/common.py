@@ -215,6 +215,7 @@ def configure_output(verbose: bool) -> None:
     # routed once it is imported, and told to stay quiet on its own stderr handler meanwhile
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # "Loading weights" / "Writing shards" bars
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _route_transformers()
