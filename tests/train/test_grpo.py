@@ -15,7 +15,7 @@ pytest.importorskip("trl")
 
 from ecomrel.errors import ConfigError  # noqa: E402
 from ecomrel.train.grpo_config import GRPORunConfig, demo_config  # noqa: E402
-from ecomrel.train.grpo_trainer import grpo_arguments, read_steps, run_grpo  # noqa: E402
+from ecomrel.train.grpo_trainer import build_pool, grpo_arguments, read_steps, run_grpo  # noqa: E402
 
 _CORPUS = ["color red", "color blue", "color green", "color black", "size small", "0 1 2 3"]
 _WORDS = ["red", "blue", "green", "black", "small", "large", "tiny", "wide"]
@@ -196,3 +196,18 @@ def test_cli_train_grpo_reports_one_line_config_errors(tmp_path):
     res = CliRunner().invoke(app, ["train", "grpo", "--config", str(bad)])
     assert res.exit_code == 2, res.output
     assert "bogus" in res.output
+
+
+def test_build_pool_falls_back_when_nothing_is_informative_and_repeats_a_small_pool():
+    frame = pd.DataFrame({"prompt": [f"p{i}" for i in range(6)], "gold_grade": [0, 0, 1, 1, 2, 3]})
+    cfg = GRPORunConfig.from_yaml(None, ["examples=x"])
+    # every group all right or all wrong: the balanced full set, flagged
+    counts = pd.DataFrame({"n": [4] * 6, "correct": [0, 4, 0, 4, 0, 4], "pass_rate": [0.0, 1.0] * 3})
+    pool, info = build_pool(cfg, frame, counts, min_prompts=2, round_idx=0)
+    assert info["fallback"] is True and info["kept_share"] == 0.0
+    assert sorted(pool["gold_grade"].tolist()) == [0, 1, 2, 3] and info["cv_after"] == 0.0
+    # one informative prompt: repeated up to a generation batch of prompts
+    counts = pd.DataFrame({"n": [4] * 6, "correct": [2, 4, 0, 4, 0, 4], "pass_rate": [0.5, 1, 0, 1, 0, 1]})
+    pool, info = build_pool(cfg, frame, counts, min_prompts=4, round_idx=1)
+    assert info["fallback"] is False and info["repeats"] == 4
+    assert pool["prompt"].tolist() == ["p0"] * 4 and pool["pass_rate"].tolist() == [0.5] * 4

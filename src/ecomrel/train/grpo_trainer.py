@@ -433,7 +433,6 @@ def run_grpo(config: GRPORunConfig, *, callbacks: list[Any] | None = None) -> di
         _load_adapter_weights(model, resume_from)
         log.info("resuming from %s (step %d)", resume_from, done_step)
     _truncate_jsonl(out / STEPS_FILE, done_step)
-    _truncate_jsonl(out / ROUNDS_FILE, 10**12)
 
     s = config.sampling
     k = s.resample_every if s.dynamic else config.max_steps
