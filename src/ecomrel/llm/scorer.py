@@ -208,7 +208,7 @@ def grade_logprobs(
         ids, mask, pos, last = _pad(seqs, pad_id, padding_side, prefix_len, device)
         past = _make_cache(model, kv, len(rows)) if kv is not None else None
         logits = _forward(model, ids, mask, pos, past, last, gid)
-        out[rows] = torch.log_softmax(logits, dim=-1).double().cpu().numpy()
+        out[rows] = torch.log_softmax(logits.double(), dim=-1).cpu().numpy()  # renormalised in float64
         if progress is not None:
             progress(len(rows))
 
