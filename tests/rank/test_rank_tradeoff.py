@@ -217,3 +217,18 @@ def test_tradeoff_on_the_sample_catalogue(sample_dir, tmp_path, lexical):
     by = {r["name"]: r for r in res["table"]}
     assert by["content_only[identity]"]["ndcg_true@10"] > by["engagement_only"]["ndcg_true@10"]
     assert {"price_rel_median", "cat_query_overlap", "prod_atc_rate"} <= set(res["features"])
+
+
+def test_paired_bootstrap_resamples_queries_in_pairs():
+    from ecomrel.rank.tradeoff import paired_bootstrap
+
+    rng = np.random.default_rng(0)
+    base = pd.DataFrame({"ndcg@10": rng.uniform(0.1, 1.0, 60), "engagement@10": rng.uniform(0, 0.2, 60)})
+    other = base * 1.1  # every query exactly 10% better: a paired interval is that point
+    other["engagement@10"] = base["engagement@10"] + rng.normal(0, 0.02, 60)
+    out = paired_bootstrap(base, other, n=500, seed=1)
+    lo, hi = out["ndcg@10_rel_change_ci95"]
+    assert lo == pytest.approx(0.1) and hi == pytest.approx(0.1)
+    lo, hi = out["engagement@10_rel_change_ci95"]
+    assert lo < hi and out["n_queries"] == 60 and "paired" in out["method"]
+    assert paired_bootstrap(base, other, n=500, seed=1) == out  # seeded
