@@ -372,3 +372,32 @@ def test_demo_sft_on_smollm2(tmp_path, sample_dir):
     model, tok = load_model("smollm2", adapter=result["adapter"])
     scores = score_pairs(model, tok, Dataset.load(sample_dir).pairs("dev").head(4), batch_size=4)
     assert scores[["p_0", "p_1", "p_2", "p_3"]].sum(axis=1).round(4).eq(1.0).all()
+
+
+def test_trainer_args_pass_library_fields_without_future_warnings(tmp_path):
+    import warnings
+
+    from ecomrel.train.sft_trainer import trainer_args
+
+    cfg = SFTRunConfig(
+        data="d",
+        precision="fp32",
+        training_args={
+            "optim": "adafactor",
+            "max_grad_norm": 0.3,
+            "lr_scheduler_type": "cosine_with_min_lr",
+            "lr_scheduler_kwargs": {"min_lr": 1e-6},
+            "eval_strategy": "no",
+            "report_to": "none",
+        },
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # trl's gradient_checkpointing default used to warn
+        args = trainer_args(cfg, tmp_path)
+        legacy = trainer_args(
+            cfg.model_copy(update={"training_args": {"gradient_checkpointing": True}}), tmp_path
+        )
+    assert args.optim == "adafactor" and args.max_grad_norm == 0.3 and not args.activation_checkpointing
+    assert args.lr_scheduler_kwargs == {"min_lr": 1e-6} and args.completion_only_loss
+    assert args.output_dir == str(tmp_path) and args.seed == 0 and not args.bf16
+    assert legacy.activation_checkpointing  # the old name still works, under the new one

@@ -45,6 +45,9 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "max_length": 1024,
     "completion_only_loss": True,  # labels of prompt tokens are -100 (trl prompt-completion format)
     "packing": False,
+    # trl's own default is gradient_checkpointing=True, which transformers 5 reads as the deprecated alias
+    # (a FutureWarning per phase); the new name, off, is what ecomrel has always trained with on CPU.
+    "activation_checkpointing": False,
     "save_strategy": "steps",
     "save_steps": 50,
     "save_total_limit": 2,
