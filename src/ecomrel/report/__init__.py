@@ -162,12 +162,13 @@ def _results_section(run: RunFolder) -> str:
     if not run.metrics:
         return "<h2>Results</h2><p class=note>No metrics yet (eval/metrics.json is missing or empty).</p>"
     table = summary_rows(run.metrics, run.stage_rows(), DISPLAY_METRICS, counts=("n_pairs",))
-    return (
-        "<h2>Results</h2><p class=note>Test split. Rows marked <code>@judge_subset</code> and the judge "
-        "rows are scored on the queries the LLM judge scored; '–' = not measured for that row.</p>"
-        + _summary_html(table)
-        + _legend(table.columns)
-    )
+    note = "Test split; '–' = not measured for that row."
+    if any("@" in name or name.startswith("judge") for name in run.metrics):
+        note += (
+            " Rows marked <code>@judge_subset</code> and the judge rows are scored on the queries the "
+            "LLM judge scored (compare them with each other)."
+        )
+    return f"<h2>Results</h2><p class=note>{note}</p>" + _summary_html(table) + _legend(table.columns)
 
 
 def _evaluate(run: RunFolder, pred: Prediction) -> tuple[Report | None, str | None]:
