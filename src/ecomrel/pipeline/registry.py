@@ -33,10 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from rich.console import Console
 
 from ecomrel.config import PipelineConfig
 
 Rows = dict[str, dict[str, float]]
+
+console = Console()
+"""The console every stage and the runner print to."""
 
 
 class StageOptions(BaseModel):
@@ -127,10 +131,3 @@ def stage(
         return fn
 
     return deco
-
-
-def load_builtin_stages() -> dict[str, Stage]:
-    """Import the built-in stage modules (each registers itself) and return the registry."""
-    import ecomrel.pipeline.stages  # noqa: F401
-
-    return STAGES

@@ -26,14 +26,11 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field
-from rich.console import Console
 
 from ecomrel.config import PipelineConfig, validate_config
 from ecomrel.errors import ConfigError
 from ecomrel.eval import metrics_table, write_metrics
-from ecomrel.pipeline.registry import STAGES, Rows, Stage, StageContext, load_builtin_stages
-
-console = Console()
+from ecomrel.pipeline.registry import STAGES, Rows, Stage, StageContext, console
 
 DONE = "_done.json"
 
@@ -49,6 +46,13 @@ class EvalOptions(BaseModel):
 
 SECTIONS: dict[str, type[BaseModel]] = {"eval": EvalOptions}
 """Keys of ``options`` that configure the whole run rather than one stage."""
+
+
+def load_builtin_stages() -> dict[str, Stage]:
+    """Import the built-in stage modules (each registers itself) and return the registry."""
+    import ecomrel.pipeline.stages  # noqa: F401
+
+    return STAGES
 
 
 # --- validation ------------------------------------------------------------------------------------

@@ -6,8 +6,7 @@ from pathlib import Path
 
 from ecomrel.data.schema import Dataset
 from ecomrel.errors import ConfigError
-from ecomrel.pipeline.registry import StageContext, stage
-from ecomrel.pipeline.runner import console
+from ecomrel.pipeline.registry import StageContext, console, stage
 
 
 @stage(

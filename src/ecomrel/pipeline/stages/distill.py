@@ -17,8 +17,7 @@ from pydantic import Field
 
 from ecomrel.data.schema import Dataset
 from ecomrel.errors import ConfigError
-from ecomrel.pipeline.registry import StageContext, StageOptions, stage
-from ecomrel.pipeline.runner import console
+from ecomrel.pipeline.registry import StageContext, StageOptions, console, stage
 from ecomrel.pipeline.stages.common import evaluate_predictions, one_line_errors
 
 TEACHERS = {"judge": ("judge", "train"), "sft": ("sft", "judge_train")}

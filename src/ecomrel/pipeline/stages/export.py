@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ecomrel.pipeline.registry import StageContext, StageOptions, stage
-from ecomrel.pipeline.runner import console
+from ecomrel.pipeline.registry import StageContext, StageOptions, console, stage
 from ecomrel.pipeline.stages.distill import primary_student
 
 

@@ -8,8 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from ecomrel.errors import ConfigError
-from ecomrel.pipeline.registry import StageContext, StageOptions, stage
-from ecomrel.pipeline.runner import console
+from ecomrel.pipeline.registry import StageContext, StageOptions, console, stage
 from ecomrel.pipeline.stages.common import one_line_errors
 
 

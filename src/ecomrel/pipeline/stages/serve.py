@@ -16,8 +16,7 @@ import pandas as pd
 from pydantic import Field
 
 from ecomrel.data.schema import Dataset
-from ecomrel.pipeline.registry import StageContext, StageOptions, stage
-from ecomrel.pipeline.runner import console
+from ecomrel.pipeline.registry import StageContext, StageOptions, console, stage
 
 
 class ServeOptions(StageOptions):
