@@ -24,7 +24,8 @@ query (seed 0, 0.8 / 0.2). Training prompts: a seeded sample of ``--train-prompt
     /work/tools/heavy .venv/bin/python benchmarks/grpo_effect.py --data sample --train-prompts 48 \
         --dev-pairs 64 --steps 8 --resample-every 4 --out runs/grpo_effect
 
-Prints one JSON object and writes it to ``<out>/grpo_effect.json``.
+Prints one JSON object and writes it to ``<out>/grpo_effect.json`` after every variant; run again
+with the same arguments, it keeps the variants already finished (``resumed``) and runs the rest.
 """
 
 from __future__ import annotations
@@ -194,24 +195,41 @@ def main(argv: list[str] | None = None) -> int:
         "complete": False,
     }
 
+    previous = out / "grpo_effect.json"
+    if previous.exists():  # a run cut short (e.g. by a time limit): keep the variants it finished
+        old = json.loads(previous.read_text())
+        if old.get("settings") == report["settings"]:
+            report["variants"] = old.get("variants", {})
+            report.update({k: old[k] for k in ("dev_pairs", "dev_grades") if k in old})
+            report["resumed"] = sorted(report["variants"])
+
     def dump() -> None:
         (out / "grpo_effect.json").write_text(json.dumps(report, indent=2, default=str))
 
     # start model on the dev pairs (the same seeded sample run_grpo evaluates)
-    t0 = time.perf_counter()
-    model, tok = load_model(args.model, adapter=args.adapter, merge_adapter=args.adapter is not None)
-    dev = pair_prompts(data, "dev", tok, DEFAULT_SCALE, args.dev_pairs, args.seed)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=report["precision"] == "bf16"):
-        start = evaluate_answers(
-            model, tok, dev["prompt"].tolist(), dev["gold_grade"].tolist(), max_new_tokens=args.eval_tokens
-        )
-    report["dev_pairs"] = len(dev)
-    report["dev_grades"] = {str(k): int(v) for k, v in dev["gold_grade"].value_counts().sort_index().items()}
-    report["variants"]["start"] = {**start["metrics"], "eval_seconds": round(time.perf_counter() - t0, 1)}
-    del model
-    dump()
+    if "start" not in report["variants"]:
+        t0 = time.perf_counter()
+        model, tok = load_model(args.model, adapter=args.adapter, merge_adapter=args.adapter is not None)
+        dev = pair_prompts(data, "dev", tok, DEFAULT_SCALE, args.dev_pairs, args.seed)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=report["precision"] == "bf16"):
+            start = evaluate_answers(
+                model,
+                tok,
+                dev["prompt"].tolist(),
+                dev["gold_grade"].tolist(),
+                max_new_tokens=args.eval_tokens,
+            )
+        report["dev_pairs"] = len(dev)
+        report["dev_grades"] = {
+            str(k): int(v) for k, v in dev["gold_grade"].value_counts().sort_index().items()
+        }
+        report["variants"]["start"] = {**start["metrics"], "eval_seconds": round(time.perf_counter() - t0, 1)}
+        del model
+        dump()
 
     for name, dynamic in (("grpo_dynamic", True), ("grpo_static", False)):
+        if name in report["variants"]:
+            continue
         cfg = grpo_config(args, data, out / name, dynamic)
         result = run_grpo(cfg)
         report["variants"][name] = variant_row(result)
