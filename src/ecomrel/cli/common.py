@@ -208,7 +208,10 @@ def configure_output(verbose: bool) -> None:
         return
     _handler = RunLogHandler(_default_log())
     _install(root, _handler)  # later logging.basicConfig calls (libraries, scripts) are no-ops now
-    logging.captureWarnings(True)  # warnings.warn → logger 'py.warnings' → the log file
+    # warnings.warn → logger 'py.warnings' → the log file (reset first: captureWarnings(True) is a
+    # no-op when an earlier call in this process was undone by a warnings.catch_warnings block)
+    logging.captureWarnings(False)
+    logging.captureWarnings(True)
     # ecomrel's own warnings stay on the terminal
     _install(logging.getLogger("ecomrel"), _Stderr(logging.WARNING, "warning: %(message)s"))
     # transformers logs through a handler of its own (LOAD REPORT tables, deprecation notices);
