@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from ecomrel.data.schema import DataError, Dataset
+from ecomrel.data.schema import Dataset
+from ecomrel.errors import UserError
 from ecomrel.reason.chains import CHAIN_COLUMNS, build_chains, run_chains
 from ecomrel.reason.chains_config import ChainConfig
 
@@ -116,7 +117,7 @@ def _folder(tmp_path, mini_pairs, mini_products):
 def test_chain_config_yaml_errors_name_file_and_field(tmp_path, text, expected):
     p = tmp_path / "bad_chains.yaml"
     p.write_text(text)
-    with pytest.raises(DataError) as err:
+    with pytest.raises(UserError) as err:  # a ConfigError since the errors module
         ChainConfig.from_yaml(p)
     assert str(p) in str(err.value) and expected in str(err.value)
     ok = tmp_path / "chains.yaml"
