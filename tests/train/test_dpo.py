@@ -311,3 +311,26 @@ def test_grade_token_answers_rank_or_sample_the_grade_distribution(
         # every pair prompt either has a sampled right answer or was given the oracle label
         assert set(pairs["source"]) <= {"self_correction", "oracle"}
     assert (pairs["chosen_grade"] == pairs["gold_grade"]).all()
+
+
+def test_pairs_use_the_sft_judges_prompt_template(tiny_llm_dir, sft_data_dir, tmp_path):
+    from ecomrel.data.schema import Dataset
+    from ecomrel.llm.prompts import prompts_for_pairs
+    from ecomrel.train.dpo_trainer import load_sft_model, mine_pairs
+
+    cfg = _config(
+        tmp_path,
+        tiny_llm_dir,
+        data=str(sft_data_dir),
+        pairs="pass_at_n",
+        generation="grade_tokens",
+        oracle="label",
+        template="judge_short",
+    )
+    model, tok, _ = load_sft_model(cfg)
+    train = Dataset.load(sft_data_dir).pairs("train").reset_index(drop=True).iloc[:4]
+    pairs, _, _ = mine_pairs(cfg, model, tok, train)
+    short = prompts_for_pairs(train, tok, template="judge_short")
+    assert len(pairs) > 0
+    assert pairs["prompt"].tolist() == [short[i] for i in pairs["prompt_idx"]]
+    assert short[0] != prompts_for_pairs(train, tok)[0]

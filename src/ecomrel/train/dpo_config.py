@@ -94,6 +94,11 @@ class DPORunConfig(BaseModel):
     max_prompts: int | None = Field(
         None, ge=1, description="Mine at most this many judged pairs (seeded sample), to size quick runs."
     )
+    template: str | None = Field(
+        None,
+        description="Judge prompt template (built-in name such as judge_short, or a YAML file) the SFT judge "
+        "was trained with; pairs are mined, trained and scored with it (None: the default judge_v1).",
+    )
     scale: Literal["default", "lref"] = Field(
         "default", description="Grade scale: 'default' (4 grades, TaoSR1) or 'lref' (5 grades)."
     )

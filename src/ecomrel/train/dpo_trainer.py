@@ -270,7 +270,7 @@ def grade_token_answers(
     from ecomrel.llm.prompts import completion_text, grade_tokens
     from ecomrel.llm.scorer import score_prompts
 
-    ids = grade_tokens(tokenizer, scale).ids
+    ids = grade_tokens(tokenizer, scale, config.template).ids
     probs = score_prompts(model, tokenizer, prompts, ids, batch_size=config.score_batch_size)
     logp = np.log(np.clip(probs, 1e-12, None))
     rows = []
@@ -308,7 +308,7 @@ def mine_pairs(
     from ecomrel.mining.preference import all_wrong_prompts, beam_pairs, pass_at_n_pairs
 
     bf16 = precision_flags(config.precision)["bf16"]
-    prompts = prompts_for_pairs(train_pairs, tokenizer, scale)
+    prompts = prompts_for_pairs(train_pairs, tokenizer, scale, config.template)
     gold = [int(g) for g in train_pairs["grade"]]
     meta = train_pairs[["query_id", "product_id"]].reset_index(drop=True)
     t0 = time.perf_counter()
@@ -370,6 +370,7 @@ def evaluate_judge(
     scale: GradeScale = DEFAULT_SCALE,
     batch_size: int = 16,
     bf16: bool = False,
+    template: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Score ``pairs`` with the judge (grade probabilities at the answer position); metrics via ecomrel.eval.
 
@@ -382,7 +383,7 @@ def evaluate_judge(
     was_training = model.training
     model.eval()
     with autocast(bf16):
-        scored = score_pairs(model, tokenizer, pairs, batch_size=batch_size, scale=scale)
+        scored = score_pairs(model, tokenizer, pairs, batch_size=batch_size, scale=scale, template=template)
     if was_training:
         model.train()
     probs = scored[scale.prob_columns()].to_numpy()
@@ -504,7 +505,9 @@ def _evaluate_once(
     if config.resume and metrics_file.exists():
         return json.loads(metrics_file.read_text())
     bf16 = precision_flags(config.precision)["bf16"]
-    scored, metrics = evaluate_judge(model, tokenizer, eval_pairs, scale, config.score_batch_size, bf16)
+    scored, metrics = evaluate_judge(
+        model, tokenizer, eval_pairs, scale, config.score_batch_size, bf16, template=config.template
+    )
     scored.to_parquet(out / EVAL_DIR / f"{name}_predictions.parquet", index=False)
     _write_json(metrics_file, metrics)
     return metrics
