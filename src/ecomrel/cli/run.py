@@ -10,14 +10,12 @@ from ecomrel.cli.common import friendly_errors, log_into
 from ecomrel.config import load_config
 from ecomrel.pipeline.runner import console, metrics_path, run_pipeline, summary_table
 
-DEMO_STAGES = ["data", "baselines", "judge", "sft", "distill", "export", "serve", "rank"]
-# Sized so that the whole demo runs in about a quarter of an hour on a 2-core CPU.
-DEMO_OPTIONS = {
-    "judge": {"limit": 100, "train_limit": 100},
-    "sft": {"train": {"max_steps": 2}},
-    "distill": {"train": {"max_train_pairs": 1500, "training_args": {"num_train_epochs": 1.0}}},
-    "rank": {"config": {"tradeoff": {"alphas": [10.0], "betas": [0.6], "blend_weights": [0.5]}}},
-}
+
+def demo_config_path() -> Path:
+    """The packaged demo config (``ecomrel/resources/pipelines/demo.yaml``)."""
+    from importlib.resources import files
+
+    return Path(str(files("ecomrel") / "resources" / "pipelines" / "demo.yaml"))
 
 
 @friendly_errors
@@ -43,7 +41,7 @@ def demo_command(
     force: list[str] = typer.Option([], "--force", help="Re-run this stage even if complete ('all')."),
 ) -> None:
     """Run every stage on the built-in sample catalogue and the built-in small models."""
-    cfg = load_config(None, [f"out={out}", f"stages={DEMO_STAGES}", f"options={DEMO_OPTIONS}", *set_])
+    cfg = load_config(demo_config_path(), [f"out={out}", *set_])
     log_into(cfg.out)  # third-party warnings and debug records go to <out>/ecomrel.log
     run_pipeline(cfg, force=force)
     console.print(summary_table(cfg))

@@ -46,6 +46,8 @@ def sft_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
     judge_opts = dict(ctx.config.options.get("judge", {}))
     limit = opts.limit or int(judge_opts.pop("limit", 150))
     judge_opts.pop("train_limit", None)
+    if config.template is not None:  # the tuned judge is scored with the prompt it was trained on
+        judge_opts["template"] = config.template
     scored = run_judge_on(
         ctx, judge_opts, ctx.stage_dir / "judge_test", "test", limit, adapter=result["adapter"]
     )
