@@ -138,3 +138,40 @@ def test_real_smollm2_conversion(tmp_path, monkeypatch):
     gt = grade_tokens(tok)
     assert not gt.first_token_only and len(set(gt.ids)) == 4
     assert sum(p.numel() for p in model.parameters()) == pytest.approx(134.5e6, rel=0.01)
+
+
+def test_adapter_stack_rebuilds_the_model_an_adapter_was_trained_on(tmp_path, tiny_model_dir):
+    """DPO/GRPO adapters sit on a base with the SFT adapter merged: load_model merges it first."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from ecomrel.llm.models import adapter_stack, load_model, write_adapter_stack
+
+    def lora_on(model, folder, seed):
+        torch.manual_seed(seed)
+        peft = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]))
+        for name, p in peft.named_parameters():
+            if "lora_B" in name:
+                torch.nn.init.normal_(p, std=0.5)  # non-zero: the adapter changes the output
+        peft.save_pretrained(folder)
+        return peft
+
+    sft_dir, dpo_dir = tmp_path / "sft", tmp_path / "dpo"
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    merged_sft = lora_on(base, sft_dir, 0).merge_and_unload()
+    expected_model = lora_on(merged_sft, dpo_dir, 1)
+    write_adapter_stack(dpo_dir, sft_dir)
+    assert adapter_stack(dpo_dir) == [str(sft_dir.resolve())]
+
+    ids = torch.tensor([[1, 5, 7, 9]])
+    with torch.no_grad():
+        expected = expected_model(ids).logits
+        stacked, _ = load_model(str(tiny_model_dir), adapter=dpo_dir)
+    with torch.no_grad():
+        got = stacked(ids).logits
+    assert torch.allclose(got, expected, atol=1e-5)
+    (dpo_dir / "ecomrel_stack.json").unlink()
+    with torch.no_grad():
+        unstacked = load_model(str(tiny_model_dir), adapter=dpo_dir)[0](ids).logits
+    assert not torch.allclose(unstacked, expected, atol=1e-3)  # without the stack: another model

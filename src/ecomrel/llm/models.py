@@ -256,6 +256,35 @@ def _downloads_allowed(allow_download: bool) -> bool:
     return allow_download or os.environ.get("ECOMREL_ALLOW_DOWNLOAD", "0") == "1"
 
 
+STACK_FILE = "ecomrel_stack.json"
+"""In an adapter folder: the adapters it was trained on top of (merged into the base, in order)."""
+
+
+def write_adapter_stack(adapter_dir: str | Path, trained_on: str | Path | None) -> None:
+    """Record that ``adapter_dir`` was trained on base + merged ``trained_on`` (and what that sat on).
+
+    DPO starts from the SFT adapter merged into the base, GRPO from the DPO or SFT adapter: so that
+    ``load_model(base, adapter=adapter_dir)`` (and with it the judge) rebuilds the same model, the
+    adapter folder lists the adapters to merge first.
+    """
+    import json
+
+    stack = [*adapter_stack(trained_on), str(Path(trained_on).resolve())] if trained_on else []
+    (Path(adapter_dir) / STACK_FILE).write_text(json.dumps({"merged_first": stack}, indent=1))
+
+
+def adapter_stack(adapter: str | Path | None) -> list[str]:
+    """The adapters ``adapter`` was trained on top of, to merge before applying it (``[]`` if none)."""
+    import json
+
+    if adapter is None:
+        return []
+    path = Path(adapter) / STACK_FILE
+    if not path.is_file():
+        return []
+    return [str(p) for p in json.loads(path.read_text()).get("merged_first", [])]
+
+
 def load_model(
     name_or_path: str = "smollm2",
     adapter: str | Path | None = None,
@@ -300,6 +329,8 @@ def load_model(
 
         if not Path(adapter).is_dir():
             raise ModelNotFoundError(f"adapter folder {adapter} does not exist")
+        for below in adapter_stack(adapter):  # adapters this one was trained on top of, merged first
+            model = PeftModel.from_pretrained(model, str(below), is_trainable=False).merge_and_unload()
         model = PeftModel.from_pretrained(model, str(adapter), is_trainable=False)
         if merge_adapter:
             model = model.merge_and_unload()

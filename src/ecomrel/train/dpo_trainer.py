@@ -38,6 +38,7 @@ import pandas as pd
 
 from ecomrel.errors import DataError
 from ecomrel.grades import DEFAULT_SCALE, LREF_SCALE, GradeScale
+from ecomrel.llm.models import write_adapter_stack
 from ecomrel.train.common import (
     build_training_args,
     latest_complete_checkpoint,
@@ -578,6 +579,7 @@ def run_dpo(config: DPORunConfig, *, callbacks: list[Any] | None = None) -> dict
             adapter_dir / LOAD_INFO,
             {"base_model": config.base_model, "merged_sft_adapter": merged, "reference": config.reference},
         )
+        write_adapter_stack(adapter_dir, merged)  # so load_model / the judge rebuild SFT-merged + DPO
     after = None
     if eval_pairs is not None and state.is_main_process:
         after = _evaluate_once("dpo", out, model, tokenizer, eval_pairs, config, scale)

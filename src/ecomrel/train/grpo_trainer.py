@@ -38,6 +38,7 @@ import pandas as pd
 
 from ecomrel.errors import DataError
 from ecomrel.grades import DEFAULT_SCALE, LREF_SCALE, GradeScale
+from ecomrel.llm.models import write_adapter_stack
 from ecomrel.mining.difficulty import group_counts, select_pool
 from ecomrel.train.common import (
     build_training_args,
@@ -517,6 +518,7 @@ def run_grpo(config: GRPORunConfig, *, callbacks: list[Any] | None = None) -> di
     adapter_dir = out / "adapter"
     model.save_pretrained(str(adapter_dir), selected_adapters=["default"])
     tokenizer.save_pretrained(str(adapter_dir))
+    write_adapter_stack(adapter_dir, config.adapter)  # the start adapter was merged under this one
     steps = read_steps(out)
     result: dict[str, Any] = {
         "output_dir": str(out),
