@@ -1,0 +1,60 @@
+"""Stage ``grpo``: TaoSR1 GRPO with difficulty-based dynamic sampling, from the DPO (or SFT) judge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from ecomrel.pipeline.registry import StageContext, StageOptions, stage
+from ecomrel.pipeline.stages.common import evaluate_predictions, one_line_errors, run_judge_on
+
+
+class GRPOOptions(StageOptions):
+    train: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Changes to the demo GRPO config (any field of ecomrel.train.grpo_config.GRPORunConfig, "
+        "e.g. max_steps: 4, sampling: {gamma: 4}, training_args: {beta: 0.04}).",
+    )
+    limit: int | None = Field(
+        None, ge=1, description="Test pairs the GRPO judge scores (default: options.judge.limit or 150)."
+    )
+    row: str = Field("judge_grpo", description="Name of the metrics row of the GRPO judge.")
+
+    def check(self) -> None:
+        from ecomrel.train.grpo_config import demo_config
+
+        one_line_errors(lambda: demo_config(".", ".", **self.train), "options.grpo.train")
+
+
+@stage(
+    "grpo",
+    options=GRPOOptions,
+    reads=("data", "judge", "sft", "dpo"),
+    summary="GRPO (TaoSR1): rewards for the right grade on prompts the judge sometimes gets right",
+)
+def grpo_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
+    """Start from the DPO adapter (else the SFT one), train GRPO, score the same test pairs."""
+    from ecomrel.train.grpo_config import demo_config
+    from ecomrel.train.grpo_trainer import run_grpo
+
+    opts: GRPOOptions = ctx.options
+    start = next(
+        (
+            p
+            for p in (ctx.path_of("dpo", "model", "adapter"), ctx.path_of("sft", "model", "adapter"))
+            if p.is_dir()
+        ),
+        None,
+    )
+    changes = {"seed": ctx.seed, **({"adapter": str(start)} if start else {}), **opts.train}
+    result = run_grpo(demo_config(ctx.data_dir, ctx.stage_dir / "model", **changes))
+    judge_opts = dict(ctx.config.options.get("judge", {}))
+    limit = opts.limit or int(judge_opts.pop("limit", 150))
+    judge_opts.pop("train_limit", None)
+    scored = run_judge_on(
+        ctx, judge_opts, ctx.stage_dir / "judge_test", "test", limit, adapter=result["adapter"]
+    )
+    row = evaluate_predictions(ctx, scored["scores"], opts.row, scored["scores"])
+    row["train_seconds"] = float(result["train_seconds"])
+    return {opts.row: row}
