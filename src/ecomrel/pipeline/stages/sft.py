@@ -21,7 +21,11 @@ class SFTOptions(StageOptions):
     train_limit: int = Field(
         0, ge=0, description="Train pairs (whole queries) the tuned judge scores, as a distillation teacher."
     )
-    row: str = Field("judge_sft_multicot", description="Name of the metrics row of the tuned judge.")
+    row: str | None = Field(
+        None,
+        description="Name of the metrics row of the tuned judge (default: judge_sft_<curriculum>, e.g. "
+        "judge_sft_sequential for EE → RA → DR, judge_sft_label_only for the grade alone).",
+    )
 
     def check(self) -> None:
         from ecomrel.train.sft_config import demo_config
@@ -60,6 +64,11 @@ def sft_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
             opts.train_limit,
             adapter=result["adapter"],
         )
-    row = evaluate_predictions(ctx, scored["scores"], opts.row, scored["scores"])
-    row.update(train_seconds=float(result["train_seconds"]), peak_rss_mb=float(result["peak_rss_mb"]))
-    return {opts.row: row}
+    name = opts.row or f"judge_sft_{config.curriculum}"
+    row = evaluate_predictions(ctx, scored["scores"], name, scored["scores"])
+    row.update(
+        train_seconds=float(result["train_seconds"]),
+        train_steps=int(result["steps"]),
+        peak_rss_mb=float(result["peak_rss_mb"]),
+    )
+    return {name: row}
