@@ -22,14 +22,14 @@ Stages exchange *prediction files* with one row per (query_id, product_id)::
 
 from __future__ import annotations
 
-from ecomrel.errors import DataError  # noqa: F401  (re-exported: data.schema.DataError)
-
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from ecomrel.errors import DataError  # noqa: F401  (re-exported: data.schema.DataError)
 
 PRODUCTS_SCHEMA = pa.schema(
     [

@@ -42,7 +42,7 @@ import pandas as pd
 from ecomrel.grades import DEFAULT_SCALE, GradeScale
 from ecomrel.llm.prompts import completion_text
 from ecomrel.reason.analyst import Analysis
-from ecomrel.reason.chains import (
+from ecomrel.reason.chain_text import (
     attribute_match_text,
     category_match_text,
     item_understanding,
@@ -294,7 +294,7 @@ class RagBuilder:
     def _api_text(
         self, query: str, rec: Mapping[str, Any], retrieved: list[str], gold: int, analysis: Analysis
     ) -> tuple[str, str]:
-        from ecomrel.reason.chains import findings_text
+        from ecomrel.reason.chain_text import findings_text
 
         tcfg: TeacherConfig | None = getattr(self.teacher, "config", None)
         findings = findings_text(analysis) if (tcfg is None or tcfg.include_analysis) else None

@@ -29,7 +29,7 @@ import numpy as np
 
 from ecomrel.errors import MissingDependencyError
 from ecomrel.reason.analyst import Analysis
-from ecomrel.reason.chains import findings_text
+from ecomrel.reason.chain_text import findings_text
 from ecomrel.reason.chains_config import RetrieverConfig
 from ecomrel.reason.kb import KnowledgeBase
 from ecomrel.reason.rules import RuleOutcome

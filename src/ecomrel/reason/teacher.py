@@ -86,7 +86,7 @@ class BuiltinTeacher:
     name = "builtin"
 
     def explain(self, request: TeacherRequest) -> TeacherReply:
-        from ecomrel.reason.chains import ee_reasoning
+        from ecomrel.reason.chain_text import ee_reasoning
 
         grade = request.outcome.grade
         return TeacherReply(ee_reasoning(request.analysis, grade, request.scale), grade, "builtin")
@@ -129,7 +129,7 @@ def build_messages(request: TeacherRequest, include_analysis: bool = True) -> li
         f"The correct grade is: {scale.name(request.gold_grade)} ({request.gold_grade}).",
     ]
     if include_analysis:
-        from ecomrel.reason.chains import findings_text
+        from ecomrel.reason.chain_text import findings_text
 
         user += ["", "Notes from an automatic analysis (may be incomplete):", findings_text(request.analysis)]
         if request.outcome.reasons:

@@ -52,7 +52,9 @@ def cpu_supports_bf16() -> bool:
     return bool(names & {"avx512_bf16", "amx_bf16"})
 
 
-def resolve_precision(precision: Precision = "auto", device: str | None = None) -> Literal["fp32", "bf16", "fp16"]:
+def resolve_precision(
+    precision: Precision = "auto", device: str | None = None
+) -> Literal["fp32", "bf16", "fp16"]:
     """The precision a run actually uses.
 
     ``auto``: bf16 on a CUDA device that supports it and on CPUs with AVX512-BF16/AMX
