@@ -100,6 +100,11 @@ class DistillConfig(BaseModel):
         description="Widen training with judge-scored pairs of train-split queries that have no human grade.",
     )
     max_unlabeled: int | None = Field(None, ge=0, description="Cap on unlabeled pairs (random, seeded).")
+    train_pairs: Path | None = Field(
+        None,
+        description="Parquet of (query_id, product_id) to train on, e.g. select/selected.parquet from "
+        "`ecomrel select`: the labeled training pairs are restricted to it (before max_train_pairs).",
+    )
     max_train_pairs: int | None = Field(None, ge=1, description="Cap on labeled training pairs (quick runs).")
     train_split: str = Field("train", description="Split whose queries train the student.")
     eval_split: str = Field("dev", description="Split the student is evaluated on after training.")

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ecomrel.data.pair_subset import restrict_to_pairs
 from ecomrel.data.schema import DataError, Dataset
 from ecomrel.eval import write_metrics_json
 from ecomrel.student.model import DEFAULT_BASE_NAME, load_student, make_student
@@ -91,6 +92,8 @@ def build_frames(config: DistillConfig) -> tuple[pd.DataFrame, pd.DataFrame, dic
         raise DataError(f"{config.data_dir}: split {config.train_split!r} has no queries")
     labeled = ds.pairs(config.train_split)
     labeled = labeled[labeled["grade"].notna()].copy()
+    if config.train_pairs is not None:
+        labeled = restrict_to_pairs(labeled, config.train_pairs).copy()
     if config.max_train_pairs is not None and len(labeled) > config.max_train_pairs:
         labeled = labeled.sample(config.max_train_pairs, random_state=config.seed)
     eval_df = ds.pairs(config.eval_split)

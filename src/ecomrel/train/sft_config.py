@@ -99,6 +99,11 @@ class SFTRunConfig(BaseModel):
         description="A ready prompt/completion file (Parquet or JSONL with 'prompt', 'completion' columns); "
         "when set, it is trained on as one phase and `data`/`chains`/`curriculum` are ignored.",
     )
+    train_pairs: str | None = Field(
+        None,
+        description="Parquet of (query_id, product_id) to train on, e.g. select/selected.parquet from "
+        "`ecomrel select`: the split's judged pairs are restricted to it (before max_pairs).",
+    )
     max_pairs: int | None = Field(
         None, ge=1, description="Use at most this many judged pairs (seeded sample), to size quick runs."
     )

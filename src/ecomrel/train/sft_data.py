@@ -40,13 +40,15 @@ def load_training_data(
     max_pairs: int | None = None,
     seed: int = 0,
     balance: bool = False,
+    train_pairs: str | Path | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(judged pairs of one split with query text and product fields, whole product catalogue).
 
     The pairs are a seeded sample when ``max_pairs`` caps them; with ``balance`` the sample takes
     ``max_pairs / K`` pairs of each of the K grades (all of a grade that has fewer), so a short
-    run does not learn the majority grade first. The catalogue is what the chain builder's
-    attribute analyst learns its vocabulary from.
+    run does not learn the majority grade first; ``train_pairs`` (a Parquet of query_id, product_id,
+    e.g. the selection's ``selected.parquet``) restricts the pairs first. The catalogue is what the
+    chain builder's attribute analyst learns its vocabulary from.
     """
     from ecomrel.data.schema import Dataset
 
@@ -54,6 +56,10 @@ def load_training_data(
     if split and ds.splits is None:
         log.warning("%s has no splits.parquet: training on every judged pair", data)
     pairs = ds.pairs(split) if split and ds.splits is not None else ds.pairs()
+    if train_pairs is not None:
+        from ecomrel.data.pair_subset import restrict_to_pairs
+
+        pairs = restrict_to_pairs(pairs, train_pairs)
     if balance and max_pairs is not None and len(pairs) > max_pairs:
         groups = list(pairs.groupby("grade", sort=True))
         per = max(1, max_pairs // len(groups))

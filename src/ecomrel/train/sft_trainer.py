@@ -219,7 +219,12 @@ def run_sft(config: SFTRunConfig, *, callbacks: list[Any] | None = None) -> dict
     pairs = products = None
     if config.examples is None:
         pairs, products = sft_data.load_training_data(
-            config.data, config.split, config.max_pairs, config.seed, balance=config.balance_grades
+            config.data,
+            config.split,
+            config.max_pairs,
+            config.seed,
+            balance=config.balance_grades,
+            train_pairs=config.train_pairs,
         )
         if pairs.empty:
             raise ValueError(f"{config.data}: no judged pairs in split {config.split!r}")
