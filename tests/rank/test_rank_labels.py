@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecomrel.data.schema import DataError
+from ecomrel.errors import UserError
 from ecomrel.rank.labels import blend_grades, label_gain, make_labels, normalise_grade, transform_content
 from ecomrel.rank.rank_config import BlendConfig, ContentTransform, LabelConfig, RankConfig
 
@@ -96,13 +96,13 @@ def test_make_labels_with_engagement():
     assert lab["label"][1] > lab["label"][0] > lab["label"][2]
     only = make_labels(frame, None, LabelConfig(blend=BlendConfig(rule="content_only")))
     assert only["label"].tolist()[0] == 4
-    with pytest.raises(DataError, match="engagement"):
+    with pytest.raises(UserError, match="engagement"):
         make_labels(frame, None, LabelConfig())
 
 
 def test_missing_judge_score_names_the_pair():
     frame = pd.DataFrame({"query_id": ["a"], "product_id": ["x"], "expected_grade": [np.nan]})
-    with pytest.raises(DataError, match="query a, product x"):
+    with pytest.raises(UserError, match="query a, product x"):
         make_labels(frame, None, LabelConfig(blend=BlendConfig(rule="content_only")))
 
 
@@ -115,5 +115,5 @@ def test_rank_config_yaml(tmp_path):
     cfg = RankConfig.from_yaml(p)
     assert cfg.labels.content.kind == "sigmoid_rescaled" and cfg.ranker.engine == "xgboost"
     p.write_text("labels:\n  blend: {rule: nonsense}\n")
-    with pytest.raises(DataError, match="rank.yaml.*labels.blend.rule"):
+    with pytest.raises(UserError, match="rank.yaml.*labels.blend.rule"):
         RankConfig.from_yaml(p)

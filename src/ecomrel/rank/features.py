@@ -52,7 +52,7 @@ def read_prediction_file(path: str | Path, what: str) -> pd.DataFrame:
     """Read a prediction file (judge or student) and check its key and score columns."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{what} prediction file not found: {path}")
+        raise DataError(f"{what} prediction file not found: {path}")
     df = pd.read_parquet(path)
     missing = [c for c in KEY + ["score"] if c not in df.columns]
     if missing:
@@ -239,7 +239,7 @@ def read_features(folder: str | Path) -> tuple[pd.DataFrame, list[str]]:
     """Read a features folder written by :func:`write_features`."""
     folder = Path(folder)
     if not (folder / FEATURES_FILE).exists():
-        raise FileNotFoundError(f"{folder}: no {FEATURES_FILE} (run `ecomrel rank features` first)")
+        raise DataError(f"{folder}: no {FEATURES_FILE} (run `ecomrel rank features` first)")
     meta = json.loads((folder / FEATURE_LIST_FILE).read_text())
     frame = pd.read_parquet(folder / FEATURES_FILE)
     missing = [c for c in meta["features"] if c not in frame.columns]
