@@ -102,12 +102,23 @@ def import_source(
     path: str | Path,
     out: str | Path,
     mapping: dict | str | Path | None = None,
+    *,
+    split: str | None = None,
+    on_product_conflict: str = "keep",
+    dev: float | None = None,
+    seed: int = 0,
 ) -> ImportReport:
     """Import ``path`` of format ``fmt`` (esci | wands | homedepot | csv) into the data folder ``out``.
 
     ``mapping`` is required for ``csv`` (see :mod:`ecomrel.data.sources.csv_generic`); for the
     other formats it may set ``encoding`` and ``max_field_chars``. Raises :class:`DataError`
     for problems with a whole file; problems with rows end up in ``rejects.parquet``.
+
+    ``split`` (``train`` | ``dev`` | ``test``) adds the file as that split of a new or existing
+    folder instead of replacing the folder (see :mod:`ecomrel.data.sources.split_import`: queries
+    must not be shared between files, a product id with another text is kept per judgment or
+    rejected by ``on_product_conflict``, re-importing a file replaces what it brought; ``dev``
+    carves that share of a train file's queries out as the dev split, seeded by ``seed``).
     """
     start = time.perf_counter()
     fmt = fmt.strip().lower()
@@ -139,11 +150,33 @@ def import_source(
     ds = builder.dataset()
     if out.exists() and not out.is_dir():
         raise DataError(f"{out}: exists and is not a folder")
+    merge = None
+    if split is not None or dev is not None:
+        from ecomrel.data.sources.split_import import merge_split
+
+        merge = merge_split(
+            builder,
+            ds,
+            rejects,
+            out,
+            path,
+            split or "train",
+            on_product_conflict=on_product_conflict,
+            dev=dev,
+            seed=seed,
+        )
     try:
-        _save(ds, out)
-        rejects.save(out / "rejects.parquet")
-        builder.warnings.save(out / "warnings.parquet")
-        _clear_stale(out, {"splits"} if ds.splits is not None else set())
+        if merge is None:
+            _save(ds, out)
+            rejects.save(out / "rejects.parquet")
+            builder.warnings.save(out / "warnings.parquet")
+            _clear_stale(out, {"splits"} if ds.splits is not None else set())
+        else:
+            from ecomrel.data.schema import REJECTS_SCHEMA, write_table
+
+            _save(merge.dataset, out)
+            write_table(merge.rejects, out / "rejects.parquet", REJECTS_SCHEMA)
+            write_table(merge.warnings, out / "warnings.parquet", REJECTS_SCHEMA)
     except OSError as exc:
         raise DataError(f"{out}: cannot write the data folder ({exc.strerror or exc})") from None
     read = sum(f.read for f in builder.files)
@@ -167,5 +200,23 @@ def import_source(
         undecodable_hint=any(r["reason"] == "undecodable text" for r in rejects.records),
         warnings=builder.warnings.summary(),
     )
+    if merge is not None:
+        ds = merge.dataset
+        report.split = split or "train"
+        report.splits = merge.splits
+        report.product_conflicts = merge.conflicts
+        report.products, report.queries = len(ds.products), len(ds.queries)
+        report.judgments = len(ds.judgments)
+        _record_import(out, report)
     (out / "import_report.json").write_text(json.dumps(report.to_dict(), indent=2))
     return report
+
+
+def _record_import(out: Path, report: ImportReport) -> None:
+    """``imports.json``: the latest report of every file imported as a split, by resolved path."""
+    from ecomrel.data.sources.split_import import source_key
+
+    path = out / "imports.json"
+    known = json.loads(path.read_text()) if path.is_file() else {}
+    known[source_key(report.source)] = report.to_dict()
+    path.write_text(json.dumps(known, indent=2))

@@ -54,6 +54,7 @@ class Reason:
     COLUMN_COUNT = "wrong column count"
     UNKNOWN_QUERY = "unknown query_id"
     UNKNOWN_PRODUCT = "unknown product_id"
+    PRODUCT_CONFLICT = "product id has another text in the data folder"
 
 
 class Warn:
@@ -377,6 +378,7 @@ class Builder:
         self.products: dict[str, dict] = {}
         self.queries: dict[str, dict] = {}
         self.judgments: list[dict] = []
+        self.judgment_rows: list[tuple[str, int]] = []  # (file, 1-based row) of each judgment
         self.pairs: dict[tuple[str, str], str] = {}  # → the source label first seen
         self.where: tuple[str, int] | None = None  # (file, 1-based row) being handled
         self.splits: dict[str, str] = {}
@@ -433,6 +435,7 @@ class Builder:
         rater_count: int | None = None,
     ) -> None:
         self.pairs.setdefault((query_id, product_id), source_label)
+        self.judgment_rows.append(self.where or ("?", 0))
         self.judgments.append(
             {
                 "query_id": query_id,
@@ -515,6 +518,9 @@ class ImportReport:
     seconds: float = 0.0
     undecodable_hint: bool = False
     warnings: dict[str, int] = field(default_factory=dict)
+    split: str | None = None
+    splits: dict[str, int] = field(default_factory=dict)
+    product_conflicts: dict[str, object] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -527,3 +533,14 @@ class ImportReport:
             yield f"  rejected {n:,}: {reason}"
         for reason, n in sorted(self.warnings.items(), key=lambda kv: (-kv[1], kv[0])):
             yield f"  warning {n:,} rows: {reason} (see warnings.parquet)"
+        if self.split is not None:
+            parts = ", ".join(f"{s} {n:,}" for s, n in self.splits.items())
+            yield f"split {self.split}: queries of this file by split: {parts}"
+        c = self.product_conflicts
+        if c.get("products"):
+            yield (
+                f"product id with another text in the folder: {c['products']:,} products, "
+                f"{c['judgments']:,} judgments "
+                f"{'kept under a suffixed id' if c['mode'] == 'keep' else 'rejected'}"
+                f" (--on-product-conflict {c['mode']})"
+            )
