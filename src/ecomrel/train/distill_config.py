@@ -22,6 +22,7 @@ Example YAML::
     out: runs/demo/distill
     kl_weight: 1.0
     ce_weight: 0.5
+    targets: hard            # or rater_distribution (Home Depot's rater means as soft targets)
     training_args:
       num_train_epochs: 3
       per_device_train_batch_size: 32
@@ -95,6 +96,18 @@ class DistillConfig(BaseModel):
     temperature: float = Field(
         1.0, gt=0, description="Distillation temperature (1 = the judge's own distribution)."
     )
+    targets: Literal["hard", "rater_distribution"] = Field(
+        "hard",
+        description="Human target of the CE term: 'hard' (the grade bucket) or 'rater_distribution' (the "
+        "grade distribution implied by a rater mean in judgments.raw_score, e.g. Home Depot's 1-3 mean: "
+        "the least-spread panel with that mean, spread linearly onto the grades; see "
+        "ecomrel.train.losses.rater_targets). Pairs without raw_score keep their hard grade.",
+    )
+    rater_scale: tuple[int, int] = Field(
+        (1, 3),
+        description="Lowest and highest grade one rater can give on the source's own scale (Home Depot: "
+        "1, 3); used by targets: rater_distribution.",
+    )
     use_unlabeled: bool = Field(
         True,
         description="Widen training with judge-scored pairs of train-split queries that have no human grade.",
@@ -162,6 +175,10 @@ class DistillConfig(BaseModel):
         if self.mode == "auto":
             self.mode = "distill" if self.teacher is not None else "human_only"
         self.human_only = self.mode == "human_only"
+        if self.rater_scale[1] <= self.rater_scale[0]:
+            raise ConfigError(
+                f"rater_scale {list(self.rater_scale)}: the lowest grade must be below the highest"
+            )
         if not self.human_only and self.kl_weight == 0 and self.ce_weight == 0:
             raise ConfigError("kl_weight and ce_weight cannot both be 0")
         scale = get_scale(self.scale)

@@ -14,6 +14,10 @@ Outputs in ``config.out``::
     predictions_<split>.parquet  prediction file of the eval split (p_0..p_3, expected_grade, ...)
     metrics.json               student / teacher / human metrics on the eval split
     config.yaml                the resolved config
+    timing.json                seconds of every segment (a killed and resumed run is several)
+
+``targets: rater_distribution`` replaces the hard human grade by the grade distribution its rater
+mean implies (:mod:`ecomrel.train.losses.rater_targets`), learnt by the same loss's soft CE term.
 """
 
 from __future__ import annotations
@@ -43,6 +47,80 @@ from ecomrel.train.distill_config import TRAINING_DEFAULTS, DistillConfig
 
 MODEL_SUBDIR = "model"
 CHECKPOINT_SUBDIR = "checkpoints"
+TIMING_FILE = "timing.json"
+
+
+class SegmentClock:
+    """Wall-clock seconds of every call that worked on one ``out`` folder, kept in ``out/timing.json``.
+
+    A run killed mid-way and resumed is several *segments*; each one's seconds are written to the
+    file as it goes (at every checkpoint, every log line and at least every ``every`` seconds while
+    training, and at the end), so the resumed call can report the total: ``seconds`` = the sum over
+    segments (time lost after the last checkpoint of a killed segment included — it was spent),
+    ``segment_seconds`` = this call alone. A run that starts training from scratch starts a new file.
+    ``{"segments": [{"started": ISO time, "seconds": s, "finished": bool, "resumed_from": ...}]}``.
+    """
+
+    def __init__(
+        self, path: Path, t0: float, *, continues: bool, resumed_from: str | None = None, every: float = 5.0
+    ) -> None:
+        self.path = Path(path)
+        self.t0 = t0
+        self.every = every
+        self._last = 0.0
+        prior: list[dict[str, Any]] = []
+        if continues and self.path.exists():
+            try:
+                prior = list(json.loads(self.path.read_text()).get("segments", []))
+            except (ValueError, AttributeError):
+                prior = []  # a torn file: this segment's seconds are still right
+        self.prior_seconds = float(sum(float(seg.get("seconds") or 0) for seg in prior))
+        self.segments = [
+            *prior,
+            {
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "seconds": 0.0,
+                "finished": False,
+                "resumed_from": resumed_from,
+            },
+        ]
+        self.tick()
+
+    @property
+    def segment_seconds(self) -> float:
+        return time.perf_counter() - self.t0
+
+    @property
+    def total_seconds(self) -> float:
+        return self.prior_seconds + self.segment_seconds
+
+    def tick(self, finished: bool = False, force: bool = True) -> None:
+        now = time.perf_counter()
+        if not force and now - self._last < self.every:
+            return
+        self._last = now
+        self.segments[-1].update(seconds=round(now - self.t0, 3), finished=finished)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps({"segments": self.segments}, indent=1))
+        tmp.replace(self.path)
+
+    def callback(self):
+        """A ``transformers.TrainerCallback`` that ticks the clock while the trainer runs."""
+        from transformers import TrainerCallback
+
+        clock = self
+
+        class _Tick(TrainerCallback):
+            def on_step_end(self, args, state, control, **kwargs):
+                clock.tick(force=False)
+
+            def on_save(self, args, state, control, **kwargs):
+                clock.tick()
+
+            def on_log(self, args, state, control, **kwargs):
+                clock.tick()
+
+        return _Tick()
 
 
 # --- data -------------------------------------------------------------------------------------
@@ -143,13 +221,58 @@ def build_frames(config: DistillConfig) -> tuple[pd.DataFrame, pd.DataFrame, dic
             out[c] = df[c].to_numpy(dtype=float) if c in df.columns else np.nan
         if "true_grade" in df.columns and df["true_grade"].notna().any():
             out["true_grade"] = df["true_grade"].to_numpy()
+        for c in ("raw_score", "rater_count"):
+            if c in df.columns:
+                out[c] = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
         return out
 
     train = finish(train)
     if len(train) == 0:
         raise DataError(f"{config.data_dir}: no training pairs in split {config.train_split!r}")
     counts["train_rows"] = len(train)
+    if config.targets == "rater_distribution":
+        counts.update(add_rater_targets(train, config))
     return train, finish(eval_df), counts
+
+
+def human_target_columns(num_labels: int) -> list[str]:
+    """Columns of the soft human target in a training frame (``targets: rater_distribution``)."""
+    return [f"h_{i}" for i in range(num_labels)]
+
+
+def add_rater_targets(train: pd.DataFrame, config: DistillConfig) -> dict[str, int]:
+    """Add ``h_0..h_{K-1}``: the rater distribution of each labeled row's ``raw_score`` (see
+    :mod:`ecomrel.train.losses.rater_targets`); NaN where the row has no raw score (it trains on its
+    hard grade) or no human label at all. Returns counts ``rater_targets`` / ``rater_targets_fallback``.
+
+    No raw score on any labeled row is a :class:`DataError`: the option would silently be ``hard``.
+    """
+    from ecomrel.train.losses.rater_targets import rater_distributions
+
+    k = config.recipe.num_labels
+    labeled = train["grade"].to_numpy() >= 0
+    raw = np.full(len(train), np.nan)
+    if "raw_score" in train.columns:
+        raw = train["raw_score"].to_numpy(dtype=float)
+    raw = np.where(labeled, raw, np.nan)
+    if not np.isfinite(raw).any():
+        raise DataError(
+            f"{config.data_dir}: targets: rater_distribution needs judgments.raw_score (a rater mean, e.g. "
+            "Home Depot's relevance); no training pair has one. Use targets: hard"
+        )
+    counts = train["rater_count"].to_numpy(dtype=float) if "rater_count" in train.columns else None
+    try:
+        h = rater_distributions(raw, k, config.rater_scale, None if counts is None else list(counts))
+    except ValueError as exc:
+        i = int(str(exc).split(":")[0].removeprefix("row "))
+        raise DataError(
+            f"{config.data_dir}: judgments.raw_score of pair ({train['query_id'].iat[i]}, "
+            f"{train['product_id'].iat[i]}) = {raw[i]:g} lies outside rater_scale {list(config.rater_scale)}"
+        ) from None
+    for i, c in enumerate(human_target_columns(k)):
+        train[c] = h[:, i]
+    soft = int(np.isfinite(h).all(1).sum())
+    return {"rater_targets": soft, "rater_targets_fallback": int(labeled.sum()) - soft}
 
 
 # --- metrics ------------------------------------------------------------------------------------
@@ -246,7 +369,9 @@ def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
     re-evaluated. Training resumes from the last checkpoint in ``out/checkpoints`` when
     ``config.resume`` (so ``force`` with a larger ``max_steps`` continues a finished run).
     ``metrics`` rows: ``student@human``, ``student@truth`` (sample data), ``teacher@human``,
-    ``teacher@truth``, ``human@truth``, ``student~teacher``.
+    ``teacher@truth``, ``human@truth``, ``student~teacher``. ``seconds`` is the total over every
+    segment that worked on ``out`` (a killed run resumed from its checkpoint adds up, see
+    :class:`SegmentClock`); ``segment_seconds`` is this call's.
     """
     import torch
     from datasets import Dataset as HFDataset
@@ -281,18 +406,24 @@ def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
         probs = None if config.human_only else train_df[pcols].to_numpy(dtype=float)
         if probs is not None:
             probs = [None if not np.isfinite(r).all() else r.tolist() for r in probs]
-        labels = pack_labels(probs, train_df["grade"].tolist(), k)
+        human_probs = None
+        if config.targets == "rater_distribution":
+            h = train_df[human_target_columns(k)].to_numpy(dtype=float)
+            human_probs = [r.tolist() if np.isfinite(r).all() else None for r in h]
+        labels = pack_labels(probs, train_df["grade"].tolist(), k, human_probs=human_probs)
         train_ds = HFDataset.from_dict(
             {"query": train_df["query"].tolist(), "product": train_df["product"].tolist(), "label": labels}
         )
         kl_w, ce_w = (0.0, 1.0) if config.human_only else (config.kl_weight, config.ce_weight)
         loss = SoftLabelKLLoss(model, kl_weight=kl_w, ce_weight=ce_w, temperature=config.temperature)
+        last = latest_complete_checkpoint(ckpt_dir) if config.resume else None
+        resumed_from = str(last) if last is not None else None
+        clock = SegmentClock(out / TIMING_FILE, t0, continues=last is not None, resumed_from=resumed_from)
         callbacks = [rich_progress_callback("distill", ("loss", "kl", "ce"))] if progress_enabled() else []
+        callbacks.append(clock.callback())
         trainer = CrossEncoderTrainer(
             model=model, args=args, train_dataset=train_ds, loss=loss, callbacks=callbacks
         )
-        last = latest_complete_checkpoint(ckpt_dir) if config.resume else None
-        resumed_from = str(last) if last is not None else None
         result = trainer.train(resume_from_checkpoint=resumed_from)
         train_loss = float(result.training_loss)
         model.save_pretrained(str(model_dir), safe_serialization=True)
@@ -301,6 +432,7 @@ def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
         (out / "train_log.json").write_text(json.dumps(history, indent=1))
     else:
         model = load_student(model_dir, device=device)
+        clock = SegmentClock(out / TIMING_FILE, t0, continues=True)  # re-evaluation of a finished model
 
     recipe.save(
         model_dir,
@@ -311,6 +443,7 @@ def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
         kl_weight=0.0 if config.human_only else config.kl_weight,
         ce_weight=1.0 if config.human_only else config.ce_weight,
         temperature=config.temperature,
+        targets=config.targets,
         train_rows=counts.get("train_rows"),
     )
     probs = predict_proba(
@@ -329,10 +462,16 @@ def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
         "human_only": config.human_only,
         "mode": config.mode,
         "teacher": str(config.teacher) if config.teacher is not None and not config.human_only else "none",
+        "targets": config.targets,
         "precision": precision,
         "counts": counts,
         "metrics": metrics,
-        "seconds": round(time.perf_counter() - t0, 2),
     }
+    clock.tick(finished=True)
+    result_dict.update(
+        seconds=round(clock.total_seconds, 2),  # every segment of this out folder (resumes included)
+        segment_seconds=round(clock.segment_seconds, 2),
+        segments=len(clock.segments),
+    )
     write_metrics_json(result_dict, out / "metrics.json")  # the one writer: valid JSON, null for NaN
     return result_dict

@@ -20,20 +20,39 @@ NO_GRADE = -1
 
 
 def pack_labels(
-    probs: Sequence[Sequence[float]] | None, grades: Sequence[int | None], num_labels: int
+    probs: Sequence[Sequence[float]] | None,
+    grades: Sequence[int | None],
+    num_labels: int,
+    human_probs: Sequence[Sequence[float] | None] | None = None,
 ) -> list:
     """One label vector per pair: ``[p_0 .. p_{K-1}, human_grade]`` (floats).
 
     A missing teacher distribution is all zeros (its KL term is masked); a missing human grade
     is ``-1`` (its CE term is masked). Packing both into one column is what lets the stock
     CrossEncoderTrainer collate them: it passes a single ``label`` column to the loss.
+
+    With ``human_probs`` (a soft human target per pair, e.g. the rater distribution of
+    :mod:`ecomrel.train.losses.rater_targets`) the vector is ``[p_0 .. p_{K-1}, h_0 .. h_{K-1}]``
+    (2K values): a row whose ``human_probs`` entry is None falls back to the one-hot of its grade,
+    and to all zeros (masked) when it has no grade either.
     """
     out = []
     for i, g in enumerate(grades):
         p = [0.0] * num_labels if probs is None or probs[i] is None else [float(x) for x in probs[i]]
         if len(p) != num_labels:
             raise ValueError(f"row {i}: teacher distribution has {len(p)} values, expected {num_labels}")
-        out.append(p + [float(NO_GRADE if g is None or g < 0 else g)])
+        if human_probs is None:
+            out.append(p + [float(NO_GRADE if g is None or g < 0 else g)])
+            continue
+        h = human_probs[i]
+        if h is None:
+            h = [0.0] * num_labels
+            if g is not None and g >= 0:
+                h[int(g)] = 1.0
+        h = [float(x) for x in h]
+        if len(h) != num_labels:
+            raise ValueError(f"row {i}: human distribution has {len(h)} values, expected {num_labels}")
+        out.append(p + h)
     return out
 
 
@@ -44,21 +63,31 @@ def soft_label_kl_terms(
 
     ``kl`` is the mean over rows with a teacher distribution of ``T² · KL(t_T ‖ softmax(z/T))``
     where ``t_T ∝ t^{1/T}`` (temperature-softened teacher; T=1 leaves it unchanged); ``ce`` is the
-    mean cross-entropy over rows with a human grade. Each is 0 (with a gradient path) when the
+    mean cross-entropy over rows with a human grade — with the 2K layout of :func:`pack_labels`
+    (a soft human target ``h``) the cross-entropy ``−Σ h·log softmax(z)`` over rows whose ``h`` has
+    mass (renormalised to sum 1). Each is 0 (with a gradient path) when the
     batch has no such row, so the relative weights never depend on the batch mix.
     """
     k = logits.shape[-1]
     labels = labels.to(logits.device, dtype=torch.float32)
-    if labels.shape[-1] != k + 1:
+    if labels.shape[-1] not in (k + 1, 2 * k):
         raise ValueError(
-            f"labels must have {k + 1} columns (p_0..p_{k - 1}, grade); got {tuple(labels.shape)}"
+            f"labels must have {k + 1} columns (p_0..p_{k - 1}, grade) or {2 * k} "
+            f"(p_0..p_{k - 1}, h_0..h_{k - 1}); got {tuple(labels.shape)}"
         )
-    target, grade = labels[:, :k], labels[:, k]
+    target = labels[:, :k]
     target = torch.nan_to_num(target, nan=0.0).clamp_min(0.0)
     mass = target.sum(-1)
     has_teacher = mass > 0
-    has_human = grade >= 0
     zero = logits.sum() * 0.0
+    soft_human = labels.shape[-1] == 2 * k
+    if soft_human:
+        human = torch.nan_to_num(labels[:, k:], nan=0.0).clamp_min(0.0)
+        h_mass = human.sum(-1)
+        has_human = h_mass > 0
+    else:
+        grade = labels[:, k]
+        has_human = grade >= 0
 
     if has_teacher.any():
         t = target[has_teacher] / mass[has_teacher, None]
@@ -70,7 +99,13 @@ def soft_label_kl_terms(
         kl = F.kl_div(log_q, t, reduction="batchmean") * temperature**2
     else:
         kl = zero
-    ce = F.cross_entropy(logits[has_human].float(), grade[has_human].long()) if has_human.any() else zero
+    if not has_human.any():
+        ce = zero
+    elif soft_human:  # cross-entropy with a probability target: the hard CE when the target is one-hot
+        h = human[has_human] / h_mass[has_human, None]
+        ce = F.cross_entropy(logits[has_human].float(), h)
+    else:
+        ce = F.cross_entropy(logits[has_human].float(), grade[has_human].long())
     return kl, ce, has_teacher.sum(), has_human.sum()
 
 
@@ -95,7 +130,9 @@ class SoftLabelKLLoss(nn.Module):
         Requirements:
             1. The model predicts K classes (``CrossEncoder(..., num_labels=K)``).
             2. The label column holds ``[p_0, .., p_{K-1}, grade]`` per pair (see :func:`pack_labels`);
-               all-zero p means "no teacher", grade ``-1`` means "no human grade".
+               all-zero p means "no teacher", grade ``-1`` means "no human grade". Or
+               ``[p_0, .., p_{K-1}, h_0, .., h_{K-1}]`` with a soft human target ``h`` (all-zero h
+               means "no human label"); the CE term is then the soft cross-entropy on ``h``.
 
         Inputs:
             +------------------------+-------------------------------------+-------------------------------+
