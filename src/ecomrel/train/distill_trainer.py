@@ -376,7 +376,7 @@ def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
     import torch
     from datasets import Dataset as HFDataset
     from sentence_transformers.cross_encoder import CrossEncoderTrainer
-    from transformers import set_seed
+    from transformers import PrinterCallback, set_seed
 
     from ecomrel.progress import progress_enabled
     from ecomrel.train.losses.soft_label_kl import SoftLabelKLLoss, pack_labels
@@ -424,6 +424,7 @@ def run_distill(config: DistillConfig, force: bool = False) -> dict[str, Any]:
         trainer = CrossEncoderTrainer(
             model=model, args=args, train_dataset=train_ds, loss=loss, callbacks=callbacks
         )
+        trainer.remove_callback(PrinterCallback)  # logs go to the progress bar and train_log.json
         result = trainer.train(resume_from_checkpoint=resumed_from)
         train_loss = float(result.training_loss)
         model.save_pretrained(str(model_dir), safe_serialization=True)
