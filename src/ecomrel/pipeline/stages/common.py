@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from ecomrel.data.schema import Dataset
 from ecomrel.pipeline.registry import StageContext
 
 
@@ -15,15 +16,26 @@ def evaluate_predictions(
 ) -> dict[str, float]:
     """Test-split metrics of a prediction file, optionally on the queries another prediction file
     scored (``queries_from``: the judge scores a subset on a CPU); recorded under metric row ``row``
-    in ``eval/predictions.json`` so the report can draw its confusion matrix and reliability diagram."""
-    from ecomrel.eval import evaluate, record_predictions
+    in ``eval/predictions.json`` so the report can draw its confusion matrix and reliability diagram.
 
-    gains = ctx.config.options.get("eval", {}).get("gains", "grade")
+    The row carries ``segments``: the same metrics per query kind and frequency band (or the
+    columns ``options.eval.by`` names), where the queries table has them."""
+    from ecomrel.eval import evaluate, record_predictions
+    from ecomrel.eval.segments import DEFAULT_SEGMENTS, available_segments
+
+    eval_opts = ctx.config.options.get("eval", {})
+    gains = eval_opts.get("gains", "grade")
     record_predictions(
         ctx.out, row, predictions, split="test", stage=ctx.name, queries_from=queries_from, gains=gains
     )
     queries = scored_queries(queries_from) if queries_from is not None else None
-    return evaluate(ctx.data_dir, predictions, split="test", queries=queries, gains=gains).flat()
+    data = Dataset.load(ctx.data_dir)
+    by = available_segments(data.queries, eval_opts.get("by", DEFAULT_SEGMENTS))
+    report = evaluate(data, predictions, split="test", queries=queries, gains=gains, by=by or None)
+    out: dict[str, Any] = report.flat()
+    if report.segments:
+        out["segments"] = report.segments
+    return out
 
 
 def scored_queries(scores: str | Path) -> set[str]:

@@ -5,7 +5,8 @@ Teacher distributions are the judge's grade probabilities on train pairs — the
 ``options.sft.train_limit``) — plus the human grades. A student trained without teacher scores is
 named ``student_human_only``, never "distilled"; ``compare_human_only`` trains that baseline beside
 the distilled student on the same pairs and steps, so the table shows whether the teacher helped.
-The primary student scores every judged pair (``student_scores.parquet``) for the rank stage.
+The primary student scores every judged pair (``student_scores.parquet``) for the rank stage; the
+human-only comparison scores the test split only.
 """
 
 from __future__ import annotations
@@ -81,14 +82,18 @@ def _train_student(ctx: StageContext, name: str, teacher: Path | None, train: di
     return {"config": config, "result": run_distill(config)}
 
 
-def _score_all(ctx: StageContext, trained: dict, path: Path) -> Path:
+def _score(ctx: StageContext, trained: dict, path: Path, split: str | None = None) -> Path:
+    """Score every judged pair (``split=None``: the rank stage reads them all) or one split's."""
     import pandas as pd
 
     from ecomrel.student.model import load_student
     from ecomrel.student.predict import predict_proba, prediction_frame
 
     config, result = trained["config"], trained["result"]
-    pairs = Dataset.load(ctx.data_dir).pairs()
+    ds = Dataset.load(ctx.data_dir)
+    pairs = ds.pairs()
+    if split is not None:
+        pairs = pairs[pairs["query_id"].isin(ds.split_queries(split))].reset_index(drop=True)
     student = load_student(result["model_dir"])
     products = [config.recipe.product_text(r) for r in pairs.to_dict("records")]
     probs = predict_proba(student, pairs["query"].fillna("").astype(str).tolist(), products)
@@ -116,7 +121,7 @@ def distill_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
     for i, (name, scores) in enumerate(runs.items()):
         trained = _train_student(ctx, name, scores, opts.train)
         path = ctx.stage_dir / (f"{name}_scores.parquet")
-        _score_all(ctx, trained, path)
+        _score(ctx, trained, path, split=None if i == 0 else "test")
         if i == 0:  # the primary student: its folder and scores are what export/serve/rank read
             (ctx.stage_dir / "student_scores.parquet").write_bytes(path.read_bytes())
             (ctx.stage_dir / "primary.txt").write_text(trained["result"]["model_dir"] + "\n")
