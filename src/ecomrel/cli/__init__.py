@@ -46,6 +46,7 @@ def _register() -> None:
     """Attach every command group, in the order a run uses them."""
     from ecomrel.cli import baseline, data, export, judge, rank, reason, run, serve, train
     from ecomrel.cli import eval as eval_cli
+    from ecomrel.cli import predict as predict_cli
     from ecomrel.cli import select as select_cli
 
     app.command("demo")(run.demo_command)
@@ -53,6 +54,8 @@ def _register() -> None:
     app.add_typer(data.app, name="data")
     app.command("baseline")(baseline.baseline_command)
     app.command("eval")(eval_cli.eval_command)
+    app.command("predict")(predict_cli.predict_command)
+    app.command("calibrate")(predict_cli.calibrate_command)
     app.command("select")(select_cli.select_command)
     app.command("judge")(judge.judge_command)
     app.add_typer(reason.app, name="reason")
