@@ -1,4 +1,5 @@
-"""``ecomrel export ...``: export the student for serving (ONNX fp32 + int8)."""
+"""``ecomrel export ...``: export the student for serving (``onnx``: ONNX fp32 + int8; ``variants``: every
+serving variant, each measured against torch fp32, with ``variants.json`` for ``serve --backend auto``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,16 @@ from pathlib import Path
 import typer
 
 from ecomrel.cli.common import friendly_errors, log_into
+
+ALL_VARIANTS_HELP = (
+    "torch-fp32",
+    "onnx-fp32",
+    "onnx-int8",
+    "onnx-int8-plain",
+    "openvino",
+    "openvino-int8",
+    "torch-bf16",
+)  # ecomrel.export.variants.ALL_VARIANTS, spelled out so that `--help` imports nothing heavy
 
 app = typer.Typer(help="Export models for serving.", no_args_is_help=True)
 
@@ -49,3 +60,75 @@ def onnx_command(
     resolve_model_dir(model)
     log_into(out)  # TracerWarnings and ONNX Runtime's quantization advice go to <out>/ecomrel.log
     typer.echo(json.dumps(export_onnx(model, out, opset=opset, quantize=quantize, **opts), indent=2))
+
+
+@app.command("variants")
+@friendly_errors
+def variants_command(
+    model: Path = typer.Option(
+        ...,
+        "--model",
+        "-m",
+        help="Student folder: a distill folder (runs/demo/distill or a run_distill output) or its model/.",
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Export folder (ONNX at the top, variants.json)."),
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        "-d",
+        help="Data folder: calibration pairs from split train, held-out from dev (else built-in pairs).",
+    ),
+    variants: str = typer.Option(
+        ",".join(ALL_VARIANTS_HELP),
+        "--variants",
+        help="Comma list of variants (torch-fp32 is always measured).",
+    ),
+    calibration_pairs: int = typer.Option(
+        300, "--calibration-pairs", help="Pairs that calibrate int8 (NNCF ranges, ONNX outlier channels)."
+    ),
+    heldout_pairs: int = typer.Option(500, "--heldout-pairs", help="Held-out pairs for fidelity."),
+    batches: str = typer.Option("1,50", "--batches", help="Batch sizes to time (comma list)."),
+    rounds: int = typer.Option(3, "--rounds", help="Interleaved timing rounds (the median is kept)."),
+    seconds: float = typer.Option(1.0, "--seconds", help="Timed seconds per variant, batch and round."),
+    threads: int = typer.Option(1, "--threads", help="Inference threads while measuring."),
+    opset: int = typer.Option(17, "--opset", help="ONNX opset (13..20)."),
+) -> None:
+    """Every serving variant (ONNX fp32/int8, OpenVINO, NNCF int8, torch bf16), measured: variants.json."""
+    from ecomrel.errors import ConfigError
+    from ecomrel.export.onnx import check_export_options, resolve_model_dir
+    from ecomrel.export.variants import VariantOptions, check_variants, export_variants
+
+    names = check_variants(variants.split(","))
+    try:
+        sizes = [int(b) for b in batches.split(",") if b.strip()]
+    except ValueError:
+        raise ConfigError(f"--batches {batches!r}: a comma list of integers, e.g. 1,50") from None
+    check_export_options(opset, 3.0)
+    resolve_model_dir(model)
+    log_into(out)
+    opts = VariantOptions(
+        variants=names,
+        data_dir=data,
+        calibration_pairs=calibration_pairs,
+        heldout_pairs=heldout_pairs,
+        batches=sizes,
+        rounds=rounds,
+        seconds=seconds,
+        threads=threads,
+        opset=opset,
+    )
+    manifest = export_variants(model, out, opts)
+    table = {
+        n: {
+            "size_mb": e["size_mb"],
+            "precision": e["precision"],
+            "spearman": round(e["fidelity"]["spearman"], 5),
+            "decided_agreement": e["fidelity"]["decided_agreement"],
+            "expected_grade_mae": round(e["fidelity"]["expected_grade_mae"], 5),
+            **{f"batch{b}_vs_torch": s["vs_torch_fp32"] for b, s in e["speed"].items()},
+        }
+        for n, e in manifest["variants"].items()
+    }
+    typer.echo(
+        json.dumps({"out_dir": str(out), "manifest": str(out / "variants.json"), "variants": table}, indent=2)
+    )

@@ -32,6 +32,7 @@ from ecomrel.student.recipe import STUDENT_META, StudentRecipe
 
 FP32_NAME = "model.onnx"
 INT8_NAME = "model_int8.onnx"
+INT8_PLAIN_NAME = "model_int8_plain.onnx"
 MANIFEST = "onnx.json"
 THRESHOLD_FILES = ("cumpt_thresholds.json", "thresholds.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
@@ -431,49 +432,31 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(-1, keepdims=True)
 
 
-class OnnxStudent:
-    """An exported student on ONNX Runtime: texts in, grade probabilities out."""
+class StudentTokenizer:
+    """The student's fast tokenizer (``tokenizers``, no transformers): pairs in, int64 feature arrays out.
 
-    def __init__(self, folder: str | Path, variant: str = "int8", threads: int = 1) -> None:
-        import onnxruntime as ort
+    Truncation (longest-first to the recipe's ``max_length``) and padding match the transformers
+    tokenizer the student was trained with (tests/export/test_onnx.py checks this).
+    """
+
+    def __init__(self, folder: str | Path, recipe: StudentRecipe, input_names: Sequence[str]) -> None:
         from tokenizers import Tokenizer
 
-        self.folder = resolve_onnx_dir(folder)
-        self.variant = variant
-        path = self.folder / (INT8_NAME if variant == "int8" else FP32_NAME)
-        if variant not in ("int8", "fp32"):
-            raise ValueError(f"variant must be 'int8' or 'fp32', got {variant!r}")
-        if not path.exists():
-            raise DataError(f"{path}: not found (export with quantize=True for int8)")
-        self.recipe = StudentRecipe.load(self.folder)
-        manifest_path = self.folder / MANIFEST
-        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-        self.input_names: list[str] = manifest.get(
-            "inputs", ["input_ids", "attention_mask", "token_type_ids"]
-        )
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        folder = Path(folder)
+        self.input_names = list(input_names)
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         cfg = (
-            json.loads((self.folder / "tokenizer_config.json").read_text())
-            if (self.folder / "tokenizer_config.json").exists()
+            json.loads((folder / "tokenizer_config.json").read_text())
+            if (folder / "tokenizer_config.json").exists()
             else {}
         )
         pad_token = cfg.get("pad_token", "[PAD]")
         pad_token = pad_token.get("content", "[PAD]") if isinstance(pad_token, dict) else pad_token
         pad_id = self.tokenizer.token_to_id(pad_token)
-        self.tokenizer.enable_truncation(max_length=self.recipe.max_length, strategy="longest_first")
+        self.tokenizer.enable_truncation(max_length=recipe.max_length, strategy="longest_first")
         self.tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token=pad_token)
 
-    @property
-    def num_labels(self) -> int:
-        return self.recipe.num_labels
-
-    def features(self, queries: Sequence[str], products: Sequence[str]) -> dict[str, np.ndarray]:
+    def __call__(self, queries: Sequence[str], products: Sequence[str]) -> dict[str, np.ndarray]:
         enc = self.tokenizer.encode_batch(list(zip(queries, products, strict=True)))
         cols = {
             "input_ids": [e.ids for e in enc],
@@ -481,6 +464,53 @@ class OnnxStudent:
             "token_type_ids": [e.type_ids for e in enc],
         }
         return {n: np.asarray(cols[n], dtype=np.int64) for n in self.input_names}
+
+
+def input_names_of(folder: Path) -> list[str]:
+    """The graph inputs recorded in the export manifest (BERT's three by default)."""
+    manifest_path = folder / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    return list(manifest.get("inputs", ["input_ids", "attention_mask", "token_type_ids"]))
+
+
+ONNX_FILES = {"fp32": FP32_NAME, "int8": INT8_NAME, "int8-plain": INT8_PLAIN_NAME}
+
+
+class OnnxStudent:
+    """An exported student on ONNX Runtime: texts in, grade probabilities out.
+
+    ``variant``: ``int8`` (the outlier-aware export), ``int8-plain`` (plain ``quantize_dynamic``) or
+    ``fp32``.
+    """
+
+    def __init__(self, folder: str | Path, variant: str = "int8", threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        self.folder = resolve_onnx_dir(folder)
+        self.variant = variant
+        if variant not in ONNX_FILES:
+            raise ValueError(f"variant must be one of {sorted(ONNX_FILES)}, got {variant!r}")
+        path = self.folder / ONNX_FILES[variant]
+        if not path.exists():
+            raise DataError(f"{path}: not found (export with quantize=True for int8)")
+        self.path = path
+        self.recipe = StudentRecipe.load(self.folder)
+        self.input_names: list[str] = input_names_of(self.folder)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self._tok = StudentTokenizer(self.folder, self.recipe, self.input_names)
+        self.tokenizer = self._tok.tokenizer
+
+    @property
+    def num_labels(self) -> int:
+        return self.recipe.num_labels
+
+    def features(self, queries: Sequence[str], products: Sequence[str]) -> dict[str, np.ndarray]:
+        return self._tok(queries, products)
 
     def logits_from_features(self, feats: dict[str, np.ndarray]) -> np.ndarray:
         return self.session.run(["logits"], {n: feats[n].astype(np.int64) for n in self.input_names})[0]

@@ -1,0 +1,157 @@
+"""OpenVINO variants of the student: the IR converted from the ONNX export, and NNCF static int8.
+
+``openvino.convert_model`` reads the ONNX fp32 graph (sentence-transformers' own OpenVINO backend
+needs optimum-intel, which pins transformers < 4.58); the IR keeps fp32 weights and the precision
+is chosen when the model is compiled: ``bf16`` on CPUs with AVX512-BF16/AMX
+(:func:`ecomrel.export.hardware.cpu_bf16`), ``f32`` elsewhere. The int8 variant is
+``nncf.quantize`` post-training static quantization (``ModelType.TRANSFORMER``: mixed preset,
+SmoothQuant) calibrated on the user's own pairs, one pair per calibration sample.
+
+Folders (inside an export folder, beside ``model.onnx`` and the tokenizer)::
+
+    openvino/model.xml + model.bin          IR, fp32 weights
+    openvino_int8/model.xml + model.bin     NNCF int8 (fake-quantize nodes the CPU plugin fuses)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecomrel.errors import DataError, MissingDependencyError
+from ecomrel.export.hardware import cpu_bf16
+from ecomrel.export.onnx import FP32_NAME, StudentTokenizer, _softmax, input_names_of, resolve_onnx_dir
+from ecomrel.student.recipe import StudentRecipe
+
+OV_DIRS = {"fp32": "openvino", "int8": "openvino_int8"}
+IR_NAME = "model.xml"
+
+
+def _ov():
+    try:
+        import openvino as ov
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "the OpenVINO variants need openvino (pip install 'ecomrel[openvino]')"
+        ) from exc
+    return ov
+
+
+def inference_precision(precision: str = "auto") -> str:
+    """OpenVINO's CPU ``INFERENCE_PRECISION_HINT``: ``auto`` → ``bf16`` where the CPU has it, else ``f32``."""
+    if precision == "auto":
+        return "bf16" if cpu_bf16() else "f32"
+    if precision not in ("bf16", "f32"):
+        raise ValueError(f"precision must be auto, bf16 or f32, got {precision!r}")
+    return precision
+
+
+def export_openvino(folder: str | Path) -> Path:
+    """``folder/openvino/model.xml`` from ``folder/model.onnx`` (fp32 weights); returns the IR path."""
+    ov = _ov()
+    folder = resolve_onnx_dir(folder)
+    out = folder / OV_DIRS["fp32"]
+    out.mkdir(parents=True, exist_ok=True)
+    model = ov.convert_model(str(folder / FP32_NAME))
+    ov.save_model(model, str(out / IR_NAME), compress_to_fp16=False)
+    return out / IR_NAME
+
+
+def quantize_openvino(folder: str | Path, pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """``folder/openvino_int8/model.xml``: NNCF post-training int8 of the IR, calibrated on ``pairs``.
+
+    Every calibration sample is one (query, product text) pair tokenized as served (no padding), so
+    the activation ranges are those of real text. Needs ``export_openvino`` first.
+    """
+    ov = _ov()
+    try:
+        import nncf
+    except ImportError as exc:
+        raise MissingDependencyError("openvino int8 needs nncf (pip install 'ecomrel[openvino]')") from exc
+    folder = resolve_onnx_dir(folder)
+    src = folder / OV_DIRS["fp32"] / IR_NAME
+    if not src.exists():
+        src = export_openvino(folder)
+    if not pairs:
+        raise DataError(f"{folder}: no calibration pairs for OpenVINO int8")
+    recipe = StudentRecipe.load(folder)
+    tok = StudentTokenizer(folder, recipe, input_names_of(folder))
+    items = [tok([q], [p]) for q, p in pairs]
+    core = ov.Core()
+    model = core.read_model(str(src))
+    logging.getLogger("nncf").setLevel(logging.WARNING)
+    qmodel = nncf.quantize(
+        model,
+        nncf.Dataset(items),
+        model_type=nncf.ModelType.TRANSFORMER,
+        subset_size=len(items),
+    )
+    out = folder / OV_DIRS["int8"]
+    out.mkdir(parents=True, exist_ok=True)
+    ov.save_model(qmodel, str(out / IR_NAME), compress_to_fp16=False)
+    return {
+        "method": "nncf.quantize (post-training static int8, ModelType.TRANSFORMER, mixed preset)",
+        "calibration_pairs": len(items),
+        "nncf": nncf.__version__,
+    }
+
+
+class OpenVinoStudent:
+    """An OpenVINO IR of the student on the CPU plugin: texts in, grade probabilities out."""
+
+    def __init__(
+        self, folder: str | Path, variant: str = "fp32", threads: int = 1, precision: str = "auto"
+    ) -> None:
+        ov = _ov()
+        if variant not in OV_DIRS:
+            raise ValueError(f"variant must be one of {sorted(OV_DIRS)}, got {variant!r}")
+        self.folder = resolve_onnx_dir(folder)
+        path = self.folder / OV_DIRS[variant] / IR_NAME
+        if not path.exists():
+            raise DataError(f"{path}: not found (run `ecomrel export variants`)")
+        self.path = path
+        self.variant = variant
+        self.recipe = StudentRecipe.load(self.folder)
+        self.input_names = input_names_of(self.folder)
+        self._tok = StudentTokenizer(self.folder, self.recipe, self.input_names)
+        self.precision = inference_precision(precision)
+        core = ov.Core()
+        config = {
+            "INFERENCE_PRECISION_HINT": self.precision,
+            "INFERENCE_NUM_THREADS": int(threads),
+            "NUM_STREAMS": 1,
+            "PERFORMANCE_HINT": "LATENCY",
+        }
+        self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+        hint = self.compiled.get_property("INFERENCE_PRECISION_HINT")
+        self.runtime_precision = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint)
+        """What the plugin compiled to: a CPU without bf16 runs f32 even when bf16 was asked for."""
+        self.request = self.compiled.create_infer_request()
+        self.output = self.compiled.output(0)
+
+    @property
+    def num_labels(self) -> int:
+        return self.recipe.num_labels
+
+    def features(self, queries: Sequence[str], products: Sequence[str]) -> dict[str, np.ndarray]:
+        return self._tok(queries, products)
+
+    def logits_from_features(self, feats: dict[str, np.ndarray]) -> np.ndarray:
+        res = self.request.infer({n: feats[n] for n in self.input_names})
+        return np.asarray(res[self.output])
+
+    def predict_proba(
+        self, queries: Sequence[str], products: Sequence[str], batch_size: int = 64
+    ) -> np.ndarray:
+        """(n, K) grade probabilities (softmax of the logits)."""
+        if len(queries) == 0:
+            return np.zeros((0, self.num_labels), dtype=np.float32)
+        parts = []
+        for i in range(0, len(queries), batch_size):
+            feats = self.features(queries[i : i + batch_size], products[i : i + batch_size])
+            parts.append(_softmax(self.logits_from_features(feats).astype(np.float64)))
+        return np.concatenate(parts).astype(np.float32)
