@@ -36,6 +36,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ecomrel import __version__
+from ecomrel.decisions import Decisions, find_decisions
 from ecomrel.serve.backends import Backend, Tiering, load_backend
 from ecomrel.serve.batching import MicroBatcher, NotAccepting, QueueFull
 from ecomrel.serve.schemas import ErrorOut, Health, RankResponse, RelevanceResponse, build_schemas
@@ -161,10 +162,19 @@ def _error_message(errors: Sequence[dict[str, Any]]) -> str:
     return "; ".join(parts) + more
 
 
-def _results(probs: np.ndarray, tiering: Tiering, names: list[str]) -> list[dict[str, Any]]:
+def _decisions_for(folder: str | Path | None) -> Decisions | None:
+    """The model's ``decisions.json`` (cut points + calibration), if it has one (``ecomrel calibrate``)."""
+    path = find_decisions(folder)
+    return Decisions.load(path) if path is not None else None
+
+
+def _results(
+    probs: np.ndarray, tiering: Tiering, names: list[str], decisions: Decisions | None = None
+) -> list[dict[str, Any]]:
     probs = np.asarray(probs, dtype=np.float64)
-    grades = probs.argmax(1)
     expected = probs @ np.arange(probs.shape[1])
+    grades = decisions.grade(expected) if decisions is not None else probs.argmax(1)
+    calibrated = decisions.calibrated(expected) if decisions is not None else None
     tiers = tiering(probs)
     return [
         {
@@ -173,8 +183,9 @@ def _results(probs: np.ndarray, tiering: Tiering, names: list[str]) -> list[dict
             "probabilities": [round(float(x), 6) for x in p],
             "expected_grade": round(float(e), 6),
             "tier": t,
+            "calibrated_score": None if calibrated is None else round(float(calibrated[i]), 6),
         }
-        for p, g, e, t in zip(probs, grades, expected, tiers, strict=True)
+        for i, (p, g, e, t) in enumerate(zip(probs, grades, expected, tiers, strict=True))
     ]
 
 
@@ -187,6 +198,7 @@ def create_app(settings: ServeSettings | None = None, backend: Backend | None = 
     state: dict[str, Any] = {"backend": backend, "batcher": None, "ready": False, "tiering": None}
     if backend is not None:  # a bad thresholds file fails here, not inside the server's lifespan
         state["tiering"] = Tiering.for_model(getattr(backend, "model_dir", None) or settings.model)
+        state["decisions"] = _decisions_for(getattr(backend, "model_dir", None) or settings.model)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -202,6 +214,7 @@ def create_app(settings: ServeSettings | None = None, backend: Backend | None = 
             state["backend"] = be
         if state["tiering"] is None:
             state["tiering"] = Tiering.for_model(getattr(be, "model_dir", None) or settings.model)
+            state["decisions"] = _decisions_for(getattr(be, "model_dir", None) or settings.model)
         be.predict_proba(["warm up"], [{"title": "warm up"}])  # first call allocates; keep it off the clock
         batcher = MicroBatcher(
             be.predict_proba,
@@ -308,7 +321,7 @@ def create_app(settings: ServeSettings | None = None, backend: Backend | None = 
         products = [p.product.model_dump(exclude_none=True) for p in pairs]
         probs = await score([p.query for p in pairs], products)
         be: Backend = state["backend"]
-        rows = _results(probs, state["tiering"], be.grade_names)
+        rows = _results(probs, state["tiering"], be.grade_names, state.get("decisions"))
         for row, prod in zip(rows, products, strict=True):
             row["product_id"] = prod.get("product_id")
         return {"backend": be.name, "results": rows}
@@ -325,7 +338,7 @@ def create_app(settings: ServeSettings | None = None, backend: Backend | None = 
         products = [c.model_dump(exclude_none=True) for c in req.candidates]  # type: ignore[attr-defined]
         probs = await score([req.query] * len(products), products)  # type: ignore[attr-defined]
         be: Backend = state["backend"]
-        rows = _results(probs, state["tiering"], be.grade_names)
+        rows = _results(probs, state["tiering"], be.grade_names, state.get("decisions"))
         for i, (row, prod) in enumerate(zip(rows, products, strict=True)):
             row.update(index=i, product_id=prod.get("product_id"), score=row["expected_grade"])
         order = sorted(range(len(rows)), key=lambda i: (-rows[i]["score"], i))

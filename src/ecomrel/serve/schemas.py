@@ -39,11 +39,19 @@ def _whole_number(value: object) -> object:
 class GradeOut(BaseModel):
     """One scored pair."""
 
-    grade: int = Field(description="Most probable grade (0 = irrelevant .. 3 = exact).")
+    grade: int = Field(
+        description="Grade (0 = irrelevant .. 3 = exact): by the cut points of the model's decisions.json "
+        "on the expected grade when it has one, else the most probable grade."
+    )
     grade_name: str = Field(description="Name of that grade.")
     probabilities: list[float] = Field(description="P(grade = k) for k = 0..K-1; sums to 1.")
     expected_grade: float = Field(description="Σ k·p_k: the continuous relevance score.")
     tier: str = Field(description="Serving tier by cumulative-probability thresholds (CumPT).")
+    calibrated_score: float | None = Field(
+        None,
+        description="The expected grade on the source's own scale (e.g. Home Depot's 1-3 rater mean) by "
+        "the isotonic map in the model's decisions.json; null when the model has none.",
+    )
 
 
 class RelevanceResult(GradeOut):
