@@ -41,7 +41,23 @@ def eval_command(
         None, "--metrics", help="Comma-separated metric names (default: all that the data allow)."
     ),
     gains: str = typer.Option(
-        "grade", "--gains", help="NDCG gains: grade | esci | raw-1 | 3:1,2:0.1,1:0.01,0:0."
+        "grade",
+        "--gains",
+        help="NDCG gains: grade (the grade, linear) | source (the source label: raw_score minus the "
+        "scale's lowest value, Home Depot's rater mean - 1) | raw-1 | esci | 3:1,2:0.1,1:0.01,0:0.",
+    ),
+    ndcg_queries: str = typer.Option(
+        "all",
+        "--ndcg-queries",
+        help="all: NDCG over every query | graded: only over queries whose judged products do not all "
+        "share one grade (an all-'exact' query scores 1 under any ranking).",
+    ),
+    raw_scale: str = typer.Option(
+        "linear",
+        "--raw-scale",
+        help="How raw_mae/raw_rmse (error on the source scale, e.g. Home Depot's 1-3, against raw_score) "
+        "predict it: linear (1 + 2*E/3 from the expected grade E) | calibrated (the predictions' "
+        "calibrated_score column; an error if it has none). rmse stays on the grade scale.",
     ),
     by: str | None = typer.Option(
         None,
@@ -50,7 +66,11 @@ def eval_command(
         "(band = head/torso/tail derived from frequency when there is no band column).",
     ),
 ) -> None:
-    """Classification and ranking metrics of a prediction file: a table, and JSON with --out."""
+    """Classification and ranking metrics of a prediction file: a table, and JSON with --out.
+
+    The options that define a metric (--gains, --ndcg-queries, --raw-scale) are recorded in the
+    row's "options" entry of metrics.json.
+    """
     from ecomrel.eval import evaluate, write_metrics
 
     # checked before any metric is computed: the stage name becomes a file name beside --out
@@ -59,7 +79,17 @@ def eval_command(
     check_out_path(out, "--out", kind="file")
     names = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
     segments = [c.strip() for c in by.split(",") if c.strip()] if by else None
-    report = evaluate(data, pred, split=split, metrics=names, gains=_gains(gains), name=stage, by=segments)
+    report = evaluate(
+        data,
+        pred,
+        split=split,
+        metrics=names,
+        gains=_gains(gains),
+        name=stage,
+        by=segments,
+        ndcg_queries=ndcg_queries,
+        raw_scale=raw_scale,
+    )
     console.print(report)
     if out is not None:
         write_metrics(out, {stage: report.row()})

@@ -11,7 +11,10 @@ Metric names
     no precision, a grade never judged no recall; F1 is NaN where both are undefined);
     ``mae`` / ``rmse`` — ordinal error of ``pred_grade`` against the judged grade;
     ``mae_expected`` / ``rmse_expected`` — error of the expected grade Σ k·p_k (needs ``expected``);
-    ``raw_mae`` / ``raw_rmse`` — error on the source's raw scale (see :func:`grade_to_raw`);
+    ``raw_mae`` / ``raw_rmse`` — error on the source's raw scale against ``raw_score`` (the source
+    label as a number, Home Depot's 1–3 rater mean): the prediction is the expected grade mapped
+    linearly (:func:`grade_to_raw`, ``1 + 2·E/3``), or a calibrated score given as ``raw_pred``
+    (``ecomrel eval --raw-scale calibrated``: the predictions' ``calibrated_score`` column);
     ``ece`` — top-label expected calibration error (needs grade probabilities);
     ``optimistic_rate`` / ``pessimistic_rate`` — share of *all pairs* predicted above / below the
     judged grade (LREF's and TaoSR1's "optimistic bias" of LLM judges);
@@ -113,8 +116,13 @@ def classification_metrics(
     raw_range: tuple[float, float] = HOMEDEPOT_RAW_RANGE,
     scale: GradeScale = DEFAULT_SCALE,
     ece_bins: int = DEFAULT_BINS,
+    raw_pred: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Compute the named classification metrics of predicted against judged grades.
+
+    ``raw_pred`` is a prediction already on the raw scale (a calibrated score, e.g. the isotonic map
+    of the expected grade onto Home Depot's 1–3): when given, ``raw_mae``/``raw_rmse`` use it instead
+    of the linear :func:`grade_to_raw` map.
 
     ``probs`` (N × K) enables ``ece``; ``expected`` (or ``probs``) enables ``*_expected``;
     ``raw_true`` enables ``raw_mae``/``raw_rmse``, for which the
@@ -169,12 +177,15 @@ def classification_metrics(
             fn = mean_absolute_error if m == "mae_expected" else root_mean_squared_error
             out[m] = float(fn(y_true.astype(float), np.asarray(expected, dtype=float)))
         elif m in NEEDS_RAW:
-            s = expected if expected is not None else y_pred
-            raw_pred = grade_to_raw(s, raw_range, scale.max_grade)
+            if raw_pred is not None:
+                r_pred = np.asarray(raw_pred, dtype=float)
+            else:
+                s = expected if expected is not None else y_pred
+                r_pred = grade_to_raw(s, raw_range, scale.max_grade)
             raw_t = np.asarray(raw_true, dtype=float)
             ok = ~np.isnan(raw_t)
             fn = mean_absolute_error if m == "raw_mae" else root_mean_squared_error
-            out[m] = float(fn(raw_t[ok], raw_pred[ok])) if ok.any() else float("nan")
+            out[m] = float(fn(raw_t[ok], r_pred[ok])) if ok.any() else float("nan")
         elif m == "ece":
             out[m] = expected_calibration_error(np.asarray(probs), y_true, n_bins=ece_bins)
         elif m == "optimistic_rate":

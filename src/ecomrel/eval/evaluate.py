@@ -29,11 +29,24 @@ from ecomrel.eval.classification import (
     confusion_frame,
 )
 from ecomrel.eval.metrics_file import write_metrics
-from ecomrel.eval.ranking import Gains, is_ranking_metric, parse_metric, ranking_metrics
+from ecomrel.eval.ranking import (
+    Gains,
+    check_ndcg_queries,
+    graded_queries,
+    is_ranking_metric,
+    parse_metric,
+    ranking_metrics,
+)
 from ecomrel.eval.report import Report
 from ecomrel.eval.segments import MISSING, segment_labels, segment_order
 from ecomrel.grades import DEFAULT_SCALE, GradeScale
 
+CALIBRATED_COLUMN = "calibrated_score"
+"""Prediction-file column with a score on the source's own scale (an isotonic calibration's output)."""
+RAW_SCALES: dict[str, str] = {
+    "linear": "raw_mae/raw_rmse predict the raw score as lo + (hi − lo)·E/max_grade (Home Depot: 1 + 2·E/3)",
+    "calibrated": f"raw_mae/raw_rmse predict the raw score by the predictions' {CALIBRATED_COLUMN} column",
+}
 DEFAULT_RANKING = ("ndcg@5", "ndcg@10", "mrr")
 DEFAULT_ENGAGEMENT = ("engagement@10",)
 TRUE_PREFIX = "true_grade/"
@@ -153,8 +166,24 @@ def evaluate(
     queries: Sequence[str] | set[str] | None = None,
     by: Sequence[str] | None = None,
     ece_bins: int = DEFAULT_BINS,
+    ndcg_queries: str = "all",
+    raw_scale: str = "linear",
 ) -> Report:
     """Every requested metric of ``predictions`` against the judged pairs of ``split``.
+
+    Definitions of the options (recorded in ``Report.options`` and in the ``metrics.json`` row):
+
+    - ``ndcg_queries``: ``"all"`` averages NDCG over every query; ``"graded"`` only over queries
+      whose judged products do not all share one grade (see :mod:`ecomrel.eval.ranking`); the count
+      ``n_graded_queries`` is then reported.
+    - ``gains``: ``"grade"`` (the grade, linear), ``"source"`` (the source label: ``raw_score −
+      raw_range[0]``, Home Depot's rater mean − 1), ``"raw-1"``, ``"esci"`` or a grade → gain map.
+    - ``raw_scale``: how ``raw_mae``/``raw_rmse`` (error on the source's own scale, against
+      ``raw_score``) get a prediction on that scale: ``"linear"`` maps the expected grade
+      linearly (``1 + 2·E/3`` for Home Depot, ``raw_range``); ``"calibrated"`` reads the
+      predictions' ``calibrated_score`` column (an isotonic calibration fitted on dev, written by
+      the model's saved calibration); a file without that column is a :class:`DataError`.
+      ``rmse`` / ``rmse_expected`` stay on the grade scale (0..K−1) either way.
 
     ``data`` is a :class:`Dataset`, a data folder, or a judgments frame (then pass ``engagement``
     yourself). ``metrics=None`` means every metric the inputs allow (raw-scale errors need
@@ -167,6 +196,9 @@ def evaluate(
     :mod:`ecomrel.eval.segments` — or any user column): every metric is also computed per value of
     each, in ``Report.segments[column][value]``.
     """
+    check_ndcg_queries(ndcg_queries)
+    if raw_scale not in RAW_SCALES:
+        raise ConfigError(f"raw_scale {raw_scale!r}: use one of {', '.join(RAW_SCALES)}")
     judged, eng = _resolve(data, split)
     if queries is not None:
         judged = judged[judged["query_id"].isin(set(queries))].reset_index(drop=True)
@@ -180,6 +212,8 @@ def evaluate(
         source = "predictions"
     pred = check_predictions(predictions, scale, source)
     pred = pred[pred["query_id"].isin(set(judged["query_id"]))]
+    if raw_scale == "calibrated":
+        check_calibrated(pred, source)
 
     has_raw = "raw_score" in judged.columns and judged["raw_score"].notna().any()
     pcols = scale.prob_columns()
@@ -216,8 +250,16 @@ def evaluate(
         has_probs=has_probs,
         engagement=engagement if has_eng else None,
         ece_bins=ece_bins,
+        ndcg_queries=ndcg_queries,
+        raw_scale=raw_scale,
     )
     out, counts, confusion, calibration = _compute(judged, pred, **settings)
+    options = {
+        "ndcg_queries": ndcg_queries,
+        "gains": gains if isinstance(gains, str) else {str(k): float(v) for k, v in gains.items()},
+        "raw_scale": raw_scale,
+        "raw_range": [float(raw_range[0]), float(raw_range[1])],
+    }
 
     segments: dict[str, dict[str, dict[str, float | int]]] = {}
     if by:
@@ -239,7 +281,22 @@ def evaluate(
         name=name,
         segments=segments,
         calibration=calibration,
+        options=options,
     )
+
+
+def check_calibrated(pred: pd.DataFrame, source: str = "predictions") -> None:
+    """``raw_scale: calibrated`` needs a finite ``calibrated_score`` on every row; DataError otherwise."""
+    if CALIBRATED_COLUMN not in pred.columns:
+        raise DataError(
+            f"{source}: raw scale 'calibrated' needs a {CALIBRATED_COLUMN} column (a score on the source's "
+            "scale from the model's saved calibration); this file has none: use raw scale 'linear'"
+        )
+    values = pd.to_numeric(pred[CALIBRATED_COLUMN], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{source}: row {i + 1}: field {CALIBRATED_COLUMN}: not a finite number")
 
 
 def _compute(
@@ -257,6 +314,8 @@ def _compute(
     has_probs: bool,
     engagement: pd.DataFrame | None,
     ece_bins: int,
+    ndcg_queries: str = "all",
+    raw_scale: str = "linear",
 ) -> tuple[dict[str, float], dict[str, int], dict[str, pd.DataFrame], dict[str, ReliabilityBins]]:
     """Metrics, counts, confusion matrices and reliability bins of one set of judged pairs."""
     merged = judged.merge(pred, on=KEY, how="left", indicator=True)
@@ -270,6 +329,8 @@ def _compute(
         "n_missing_predictions": len(judged) - n_judged_pred,
         "n_unjudged_predictions": len(pred) - n_judged_pred,
     }
+    if ndcg_queries == "graded":
+        counts["n_graded_queries"] = len(graded_queries(judged, "grade"))
     pcols = scale.prob_columns()
     out: dict[str, float] = {}
     confusion: dict[str, pd.DataFrame] = {}
@@ -292,6 +353,11 @@ def _compute(
                 raw_range=raw_range,
                 scale=scale,
                 ece_bins=ece_bins,
+                raw_pred=(
+                    scored[CALIBRATED_COLUMN].to_numpy(dtype=float)
+                    if raw_scale == "calibrated" and has_raw
+                    else None
+                ),
             )
             out.update({prefix + k: v for k, v in vals.items()})
             confusion[target] = confusion_frame(scored[target], scored["pred_grade"], scale)
@@ -311,6 +377,8 @@ def _compute(
                 grade_col=target,
                 mrr_threshold=mrr_threshold,
                 engagement=engagement,
+                ndcg_queries=ndcg_queries,
+                raw_low=raw_range[0],
             )
             out.update({prefix + k: v for k, v in vals.items()})
     return out, counts, confusion, calibration
@@ -326,6 +394,8 @@ def run_eval(
     metrics: Sequence[str] | None = None,
     gains: Gains = "grade",
     by: Sequence[str] | None = None,
+    ndcg_queries: str = "all",
+    raw_scale: str = "linear",
 ) -> dict[str, float]:
     """The ``ecomrel eval`` stage from Python: evaluate, merge ``{stage: metrics}`` into ``out``.
 
@@ -333,7 +403,17 @@ def run_eval(
     given); the full report with confusion matrices goes beside it as ``<stage>.report.json``.
     Returns the stage's scalar row.
     """
-    report = evaluate(data_dir, predictions, split=split, metrics=metrics, gains=gains, name=stage, by=by)
+    report = evaluate(
+        data_dir,
+        predictions,
+        split=split,
+        metrics=metrics,
+        gains=gains,
+        name=stage,
+        by=by,
+        ndcg_queries=ndcg_queries,
+        raw_scale=raw_scale,
+    )
     if out is not None:
         out = Path(out)
         write_metrics(out, {stage: report.row()})

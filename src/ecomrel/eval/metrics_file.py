@@ -42,6 +42,8 @@ from ecomrel.errors import DataError
 METRICS_FILE = "metrics.json"
 PREDICTIONS_INDEX = "predictions.json"
 SEGMENTS_KEY = "segments"
+OPTIONS_KEY = "options"
+"""Row entry recording how an ``ecomrel eval`` row's metrics were defined (ndcg_queries, gains, raw_scale)."""
 
 
 def json_safe(value: Any) -> Any:

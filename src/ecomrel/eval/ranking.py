@@ -19,6 +19,17 @@ judged products missing from the run still count in IDCG. Queries whose judged g
 (and, for MRR, queries with no relevant product) have an undefined ideal and are left out of the
 mean, not counted as 0.
 
+Which queries (``ndcg_queries``). ``"all"`` (the default) averages NDCG over every query with a
+positive ideal; ``"graded"`` only over *graded* queries: those whose judged products do not all
+share one grade (of the grade column the metric is computed against). A query whose products are
+all "exact" scores NDCG = 1 under any ranking, so it measures nothing and lifts the mean (on Home
+Depot by about 0.015); "graded" leaves such queries out. It applies to NDCG only (MRR and the
+engagement metrics are unchanged).
+
+Gains. ``"grade"`` uses the grade linearly; ``"source"`` the source's own label: ``raw_score −
+lo`` where ``lo`` is the lowest value of the source's raw scale (``raw_low``; Home Depot's rater
+mean 1–3 gives gains 0–2, the same as ``"raw-1"``), so the lowest label has gain 0.
+
 Ties. ranx orders a run by score with an unstable sort, so equal scores would be ordered
 arbitrarily. :func:`rank_run` breaks ties by ``product_id`` (ascending string order) and hands
 ranx the resulting strictly decreasing rank, so every metric here sees one deterministic order.
@@ -45,6 +56,12 @@ GAIN_PRESETS: dict[str, str] = {
     "grade": "gain = grade (0..3), linear",
     "esci": "ESCI gains {3: 1.0, 2: 0.1, 1: 0.01, 0: 0}",
     "raw-1": "gain = raw_score − 1 (Home Depot: 0..2)",
+    "source": "gain = raw_score − the raw scale's lowest value (the source label; Home Depot: 0..2)",
+}
+NDCG_QUERIES: dict[str, str] = {
+    "all": "NDCG averaged over every query with a positive ideal DCG",
+    "graded": "NDCG averaged over graded queries only: those whose judged products do not all share "
+    "one grade",
 }
 Gains = str | Mapping[int, float]
 
@@ -68,18 +85,26 @@ def is_ranking_metric(name: str) -> bool:
     return _METRIC.match(name) is not None
 
 
-def gain_values(judged: pd.DataFrame, gains: Gains = "grade", grade_col: str = "grade") -> np.ndarray:
-    """The gain of every judged row: a preset name (see :data:`GAIN_PRESETS`) or a grade → gain map."""
+def gain_values(
+    judged: pd.DataFrame, gains: Gains = "grade", grade_col: str = "grade", raw_low: float = 1.0
+) -> np.ndarray:
+    """The gain of every judged row: a preset name (see :data:`GAIN_PRESETS`) or a grade → gain map.
+
+    ``raw_low`` is the lowest value of the source's raw scale (gains ``"source"``)."""
     if isinstance(gains, str):
         if gains == "grade":
             return judged[grade_col].to_numpy(dtype=float)
         if gains == "esci":
             gains = ESCI_GAINS
-        elif gains == "raw-1":
+        elif gains in ("raw-1", "source"):
             if "raw_score" not in judged.columns or judged["raw_score"].isna().all():
-                raise DataError("gains 'raw-1' need a raw_score column in the judgments")
+                raise DataError(
+                    f"gains {gains!r} need the source label as a number (judgments.raw_score); "
+                    "this data has none: use gains 'grade'"
+                )
+            low = 1.0 if gains == "raw-1" else float(raw_low)
             raw = judged["raw_score"].to_numpy(dtype=float)
-            return np.clip(np.nan_to_num(raw - 1.0, nan=0.0), 0.0, None)
+            return np.clip(np.nan_to_num(raw - low, nan=0.0), 0.0, None)
         else:
             raise ConfigError(
                 f"unknown gains {gains!r}; presets: {', '.join(GAIN_PRESETS)} (or a grade→gain map)"
@@ -90,6 +115,20 @@ def gain_values(judged: pd.DataFrame, gains: Gains = "grade", grade_col: str = "
     if missing:
         raise ConfigError(f"gain map has no entry for grade(s) {missing}")
     return np.array([table[g] for g in grades], dtype=float)
+
+
+def graded_queries(judged: pd.DataFrame, grade_col: str = "grade") -> set[str]:
+    """Query ids whose judged products do not all share one grade (see ``ndcg_queries``)."""
+    if judged.empty:
+        return set()
+    n = judged.groupby(judged["query_id"].astype(str))[grade_col].nunique(dropna=True)
+    return set(n.index[n > 1])
+
+
+def check_ndcg_queries(value: str) -> str:
+    if value not in NDCG_QUERIES:
+        raise ConfigError(f"ndcg_queries {value!r}: use one of {', '.join(NDCG_QUERIES)}")
+    return value
 
 
 def rank_run(run: pd.DataFrame) -> pd.DataFrame:
@@ -153,12 +192,17 @@ def ranking_metrics(
     grade_col: str = "grade",
     mrr_threshold: int = 2,
     engagement: pd.DataFrame | None = None,
+    ndcg_queries: str = "all",
+    raw_low: float = 1.0,
 ) -> dict[str, float]:
     """Ranking metrics of ``run`` (query_id, product_id, score) against ``judged`` pairs.
 
-    ``judged`` has query_id, product_id, ``grade_col`` (and raw_score for gains ``"raw-1"``).
-    Only queries that have judgments are ranked; run rows without a judgment get gain 0.
+    ``judged`` has query_id, product_id, ``grade_col`` (and raw_score for gains ``"raw-1"`` /
+    ``"source"``). Only queries that have judgments are ranked; run rows without a judgment get
+    gain 0. ``ndcg_queries`` (``"all"`` | ``"graded"``) and ``raw_low`` are defined in the module
+    docstring.
     """
+    check_ndcg_queries(ndcg_queries)
     parsed = [(m, *parse_metric(m)) for m in metrics]
     ranked = rank_run(run[run["query_id"].isin(set(judged["query_id"]))][["query_id", "product_id", "score"]])
     out: dict[str, float] = {}
@@ -166,8 +210,10 @@ def ranking_metrics(
     ndcg_names = [m for m, base, _ in parsed if base == "ndcg"]
     if ndcg_names:
         q = judged[["query_id", "product_id"]].copy()
-        q["value"] = np.rint(gain_values(judged, gains, grade_col) * GAIN_SCALE).astype(np.int64)
+        q["value"] = np.rint(gain_values(judged, gains, grade_col, raw_low) * GAIN_SCALE).astype(np.int64)
         q = q[q["value"] > 0]
+        if ndcg_queries == "graded":
+            q = q[q["query_id"].astype(str).isin(graded_queries(judged, grade_col))]
         out.update(_to_ranx(q, ranked, ndcg_names))
 
     for m, base, k in parsed:

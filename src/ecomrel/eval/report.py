@@ -19,7 +19,7 @@ from rich.console import Console, Group
 from rich.table import Table
 
 from ecomrel.eval.calibration import ReliabilityBins
-from ecomrel.eval.metrics_file import SEGMENTS_KEY, json_safe
+from ecomrel.eval.metrics_file import OPTIONS_KEY, SEGMENTS_KEY, json_safe
 from ecomrel.eval.summary import DISPLAY_METRICS, format_value, rich_table, segment_rows
 
 
@@ -35,6 +35,8 @@ class Report:
     """``{column: {value: {metric: value, n_pairs: …}}}`` when evaluated with ``by=[...]``."""
     calibration: dict[str, ReliabilityBins] = field(default_factory=dict)
     """Reliability bins per target (``grade``, ``true_grade``) when probabilities were given."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """How the metrics were defined (``ndcg_queries``, ``gains``, ``raw_scale``, ``raw_range``)."""
 
     def __getitem__(self, key: str) -> float:
         return self.metrics[key]
@@ -51,6 +53,8 @@ class Report:
         out: dict[str, Any] = self.flat()
         if self.segments:
             out[SEGMENTS_KEY] = self.segments
+        if self.options:
+            out[OPTIONS_KEY] = self.options
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,6 +69,7 @@ class Report:
                 },
                 "calibration": {t: b.to_dict() for t, b in self.calibration.items()},
                 SEGMENTS_KEY: self.segments,
+                OPTIONS_KEY: self.options,
             }
         )
 
