@@ -23,7 +23,15 @@ def judge_command(
     ),
     adapter: Path | None = typer.Option(None, "--adapter", help="LoRA adapter folder on top of the model."),
     split: str | None = typer.Option(None, "--split", help="Judge only this split's pairs."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many pairs (whole queries)."),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, help="At most this many pairs (whole queries; the last may be cut)."
+    ),
+    limit_queries: int | None = typer.Option(
+        None,
+        "--limit-queries",
+        min=1,
+        help="Every pair of this many whole queries (seeded sample); not with --limit.",
+    ),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Rows per forward pass [16]."),
     share_prefix: bool | None = typer.Option(
         None, "--share-prefix/--no-share-prefix", help="Encode each query's prompt prefix once [on]."
@@ -62,6 +70,7 @@ def judge_command(
         adapter=adapter,
         split=split,
         limit=limit,
+        limit_queries=limit_queries,
         batch_size=batch_size,
         share_prefix=share_prefix,
         chunk_size=chunk_size,
@@ -76,6 +85,10 @@ def judge_command(
     values = {k: v for k, v in given.items() if v is not None}  # flags override the YAML, defaults do not
     from ecomrel.errors import ConfigError
 
+    if limit is not None and limit_queries is not None:
+        raise ConfigError(
+            "--limit (pairs) and --limit-queries (whole queries) are mutually exclusive: pass one"
+        )
     if config is None and ("data" not in values or "out" not in values):
         raise ConfigError("--data and --out are required (or a --config YAML that names them)")
     if config:
@@ -87,6 +100,7 @@ def judge_command(
     result = run_judge(cfg)
     err_console.print(
         f"judged {result['n_pairs']:,} pairs ({result['resumed']:,} from an earlier run) "
-        f"in {result['seconds']:.1f}s → {result['scores']}"
+        f"in {result['segment_seconds']:.1f}s ({result['seconds']:.1f}s over {result['segments']} "
+        f"segment(s)) → {result['scores']}"
     )
     typer.echo(json.dumps(result, indent=1, default=str))

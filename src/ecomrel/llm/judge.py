@@ -3,7 +3,8 @@
 ``run_judge(JudgeConfig(...))`` writes into ``out``::
 
     parts/part-00000.parquet ...   one file per chunk of whole queries, written atomically
-    manifest.json                  the run's fingerprint and the chunks already committed
+    manifest.json                  the run's fingerprint, the chunks already committed and the
+                                   seconds of every segment (call) that worked on the folder
     scores.parquet                 the prediction file: query_id, product_id, score (= expected
                                    grade), pred_grade, p_0..p_3, expected_grade, tier
     cumpt_thresholds.json          the CumPT thresholds used for ``tier``
@@ -52,13 +53,21 @@ KEYS = ["query_id", "product_id"]
 
 # --- which pairs, in which chunks ------------------------------------------------------
 def select_pairs(
-    ds: Dataset, split: str | None = None, limit: int | None = None, seed: int = 0
+    ds: Dataset,
+    split: str | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    limit_queries: int | None = None,
 ) -> pd.DataFrame:
     """Judged pairs (one per query/product) in a stable order: by query, then product.
 
     ``limit`` takes whole queries in a seeded random order until the limit is reached (the
-    last query may be cut), so prefix sharing keeps working on a subset.
+    last query may be cut), so prefix sharing keeps working on a subset. ``limit_queries`` takes
+    the first ``limit_queries`` queries of the same seeded order with *all* their pairs (so
+    ``limit_queries=150`` is "150 whole queries"); the two are mutually exclusive.
     """
+    if limit is not None and limit_queries is not None:
+        raise ConfigError("limit and limit_queries are mutually exclusive: set one")
     try:
         pairs = ds.pairs(split)
     except KeyError as exc:
@@ -78,6 +87,12 @@ def select_pairs(
             if total >= limit:
                 break
         pairs = pairs[pairs["query_id"].isin(set(chosen))].head(limit).reset_index(drop=True)
+    if limit_queries is not None:
+        queries = pairs["query_id"].unique()
+        if limit_queries < len(queries):
+            order = np.random.default_rng(seed).permutation(len(queries))
+            chosen = set(queries[order[:limit_queries]])
+            pairs = pairs[pairs["query_id"].isin(chosen)].reset_index(drop=True)
     return pairs
 
 
@@ -138,6 +153,19 @@ def _load_manifest(out: Path, fp: str, overwrite: bool) -> dict:
         for name in (MANIFEST_FILE, SCORES_FILE):
             (out / name).unlink(missing_ok=True)
     return {"fingerprint": fp, "done": {}}
+
+
+def _start_segment(manifest: dict) -> dict:
+    """A new entry in ``manifest["segments"]``: one per call that works on the folder (a killed run
+    resumed is two), so the run's seconds add up across resumes."""
+    seg = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "seconds": 0.0, "scored": 0}
+    manifest.setdefault("segments", []).append(seg)
+    return seg
+
+
+def total_seconds(manifest: dict) -> float:
+    """Seconds of every segment recorded in a manifest (each updated at its every committed chunk)."""
+    return float(sum(float(s.get("seconds") or 0.0) for s in manifest.get("segments", [])))
 
 
 def _chunk_is_done(out: Path, manifest: dict, i: int, n_rows: int) -> bool:
@@ -340,7 +368,7 @@ def run_judge(
     given = _given_thresholds(config, scale)
     out = Path(config.out)
     ds = Dataset.load(config.data)
-    pairs = select_pairs(ds, config.split, config.limit, config.limit_seed)
+    pairs = select_pairs(ds, config.split, config.limit, config.limit_seed, config.limit_queries)
     if pairs.empty:
         raise DataError(
             f"{config.data}: no judged pairs to score"
@@ -352,6 +380,7 @@ def run_judge(
     manifest.update(n_pairs=int(len(pairs)), n_chunks=len(chunks), config=config.model_dump(mode="json"))
     out.mkdir(parents=True, exist_ok=True)  # the manifest itself is written with the first chunk
 
+    segment = _start_segment(manifest)
     todo = [(i, a, b) for i, (a, b) in enumerate(chunks) if not _chunk_is_done(out, manifest, i, b - a)]
     already = len(pairs) - sum(b - a for _, a, b in todo)
     scored_now = 0
@@ -371,6 +400,7 @@ def run_judge(
                 expected = pairs.iloc[a:b][KEYS].reset_index(drop=True)
                 if not scored[KEYS].reset_index(drop=True).equals(expected):
                     scored = expected.merge(scored, on=KEYS, how="left", validate="one_to_one")
+                segment.update(seconds=round(time.perf_counter() - t0, 3), scored=scored_now)
                 _commit_chunk(out, manifest, i, scored.reset_index(drop=True))
                 if on_chunk is not None:
                     on_chunk(i)
@@ -381,7 +411,6 @@ def run_judge(
         raise RuntimeError(
             f"{out}: parts hold {len(scores)} rows for {len(pairs)} pairs; rerun with --overwrite"
         )
-    _write_json(out / MANIFEST_FILE, manifest)
     cumpt = _cumpt(config, scores, pairs, ds, scale, given)
     probs = scores[scale.prob_columns()].to_numpy()
     scores["tier"] = cumpt.assign(probs)
@@ -397,13 +426,18 @@ def run_judge(
             with contextlib.suppress(OSError):  # a read-only model folder keeps only <out>/ thresholds
                 cumpt.save(folder / THRESHOLDS_FILE)
 
+    segment.update(seconds=round(time.perf_counter() - t0, 3), scored=scored_now, finished=True)
+    _write_json(out / MANIFEST_FILE, manifest)
     result: dict[str, Any] = {
         "scores": str(out / SCORES_FILE),
         "thresholds": str(thresholds_path),
         "n_pairs": int(len(pairs)),
         "scored_now": int(scored_now),
         "resumed": int(already),
-        "seconds": round(time.perf_counter() - t0, 3),
+        # every segment of this folder (a killed run and its resumes add up); this call's alone
+        "seconds": round(total_seconds(manifest), 3),
+        "segment_seconds": round(time.perf_counter() - t0, 3),
+        "segments": len(manifest["segments"]),
         "pairs_per_s": round(scored_now / score_seconds, 3) if scored_now else None,
         "tiers": {str(k): int(v) for k, v in scores["tier"].value_counts().items()},
     }

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ecomrel.config import read_yaml_mapping, validate_config
+from ecomrel.errors import ConfigError
 from ecomrel.grades import SCALE_FIELD_DESCRIPTION, GradeScale, ScaleSpec, get_scale
 
 
@@ -26,7 +27,12 @@ class JudgeConfig(BaseModel):
     limit: int | None = Field(
         None, ge=1, description="Judge at most this many pairs (whole queries, seeded)."
     )
-    limit_seed: int = Field(0, description="Seed of the query sample taken by `limit`.")
+    limit_queries: int | None = Field(
+        None,
+        ge=1,
+        description="Judge every pair of this many whole queries (seeded sample); excludes `limit`.",
+    )
+    limit_seed: int = Field(0, description="Seed of the query sample taken by `limit` / `limit_queries`.")
     batch_size: int = Field(16, ge=1, description="Rows per forward pass.")
     share_prefix: bool = Field(True, description="Encode each query's shared prompt prefix once (KV cache).")
     chunk_size: int = Field(64, ge=1, description="Pairs per resumable part file (whole queries per chunk).")
@@ -71,6 +77,15 @@ class JudgeConfig(BaseModel):
     def _known_scale(cls, v: ScaleSpec) -> ScaleSpec:
         get_scale(v)  # an unknown name or a malformed custom scale fails here, before any work
         return v
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> JudgeConfig:
+        if self.limit is not None and self.limit_queries is not None:
+            raise ConfigError(
+                f"limit ({self.limit} pairs) and limit_queries ({self.limit_queries} whole queries) are "
+                "mutually exclusive: set one (--limit or --limit-queries)"
+            )
+        return self
 
     @property
     def grade_scale(self) -> GradeScale:
