@@ -1,12 +1,20 @@
 """Bounded load test of the relevance service on loopback: POST /v1/rank with 50 candidates.
 
-For each backend (default: ``onnx-int8`` against the named baseline ``torch``) the script starts
+For each backend (default: ``auto``, the variant ``ecomrel serve`` picks from the export's measured
+``variants.json``, against the named baseline ``onnx-int8``, today's default export) the script starts
 ``ecomrel serve`` in a subprocess on a free 127.0.0.1 port, waits for /readyz, runs N concurrent
 clients for T seconds (each sends its next request when the last one returns), stops the server
 with SIGTERM (graceful) and reports requests/s, pairs/s, p50/p95/p99 latency and the error count.
 It always stops by itself: the load phase is bounded by ``--seconds`` and every wait has a timeout.
 
     python benchmarks/serve_load.py --clients 8 --seconds 20 --threads 1
+    /work/tools/heavy .venv/bin/python benchmarks/serve_load.py \
+        --model runs/h3/student_speed/export --backends auto,onnx-int8 --clients 4 --seconds 20
+
+``--model`` is an export folder of ``ecomrel export variants`` (``benchmarks/student_speed.py --work
+DIR`` leaves one in ``DIR/export``); without it, a fresh MiniLM head is exported with ``export_onnx``
+(no variants.json: ``auto`` then serves onnx-int8 and says so). The JSON keeps the server's
+``auto:`` log lines (what it chose and why).
 """
 
 from __future__ import annotations
@@ -152,7 +160,9 @@ def _run_backend(model: Path, backend: str, args: argparse.Namespace, payload: d
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     result["exit_code"] = proc.returncode
+    result["auto_log"] = [ln.split("auto:", 1)[1].strip() for ln in err.splitlines() if "auto:" in ln]
     return result
 
 
@@ -164,7 +174,7 @@ def main() -> None:
         default=None,
         help="Distill folder with model/ and onnx/ (default: MiniLM-L6 + fresh head, exported).",
     )
-    ap.add_argument("--backends", default="onnx-int8,torch", help="Comma list; the last one is the baseline.")
+    ap.add_argument("--backends", default="auto,onnx-int8", help="Comma list; the last one is the baseline.")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--candidates", type=int, default=50)
@@ -186,6 +196,8 @@ def main() -> None:
         make_student(None, StudentRecipe(), device="cpu").save_pretrained(str(model / "model"))
         StudentRecipe().save(model / "model")
         export_onnx(model / "model", model / "onnx")
+    from ecomrel.export.hardware import machine
+
     payload = _payload(args.candidates)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     rows = {}
@@ -203,7 +215,10 @@ def main() -> None:
         "micro_batch": {"max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms},
         "cpu_count": os.cpu_count(),
         "baseline": base,
+        "machine": machine(),
         "results": rows,
+        "p99_ms": {b: rows[b]["latency_ms"]["p99"] for b in backends},
+        "errors": {b: rows[b]["errors"] for b in backends},
         "requests_per_s_vs_baseline": {
             b: round(rows[b]["requests_per_s"] / rows[base]["requests_per_s"], 2)
             for b in backends

@@ -31,7 +31,21 @@ def serve_command(
         help="Environment variable holding the API key (header X-API-Key); unset = open.",
     ),
     backend: str | None = typer.Option(
-        None, "--backend", help="onnx-int8 | onnx-fp32 | torch | llm [onnx-int8]."
+        None,
+        "--backend",
+        help="auto | onnx-int8 | onnx-int8-plain | onnx-fp32 | openvino | openvino-int8 | torch-bf16 | "
+        "torch | llm [auto: the fastest variant in variants.json that passes the fidelity bars].",
+    ),
+    auto_batch: int | None = typer.Option(
+        None, "--auto-batch", help="Batch size the auto choice optimises for [max-batch]."
+    ),
+    auto_min_spearman: float | None = typer.Option(
+        None, "--auto-min-spearman", help="auto: least Spearman of the expected grade vs torch fp32 [0.995]."
+    ),
+    auto_min_decided_agreement: float | None = typer.Option(
+        None,
+        "--auto-min-decided-agreement",
+        help="auto: least argmax agreement with torch fp32 on decided pairs, 0..1 [1.0].",
     ),
     threads: int | None = typer.Option(None, "--threads", help="Model inference threads, >= 1 [1]."),
     max_batch: int | None = typer.Option(
@@ -68,10 +82,26 @@ def serve_command(
         max_pairs=max_pairs,
         max_body_bytes=max_body_bytes,
         adapter=adapter,
+        auto_batch=auto_batch,
+        auto_min_spearman=auto_min_spearman,
+        auto_min_decided_agreement=auto_min_decided_agreement,
     )
     settings = load_settings(**{k: v for k, v in given.items() if v is not None})
     if settings.model is None:
         from ecomrel.errors import ConfigError
 
         raise ConfigError("--model (env ECOMREL_SERVE_MODEL) is required: a distill, ONNX or student folder")
+    _log_backend_choice()
     run_server(settings)
+
+
+def _log_backend_choice() -> None:
+    """``--backend auto`` logs its choice (logger ``ecomrel.serve``) to stderr before uvicorn starts."""
+    import logging
+
+    log = logging.getLogger("ecomrel.serve")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)

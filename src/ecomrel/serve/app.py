@@ -208,8 +208,7 @@ def create_app(settings: ServeSettings | None = None, backend: Backend | None = 
                 settings.backend,
                 settings.model,
                 threads=settings.threads,
-                llm_batch_size=settings.llm_batch_size,
-                adapter=settings.adapter,
+                **settings.backend_options(),
             )
             state["backend"] = be
         if state["tiering"] is None:
@@ -404,8 +403,7 @@ def run_server(settings: ServeSettings) -> None:
         settings.backend,
         settings.model,
         threads=settings.threads,
-        llm_batch_size=settings.llm_batch_size,
-        adapter=settings.adapter,
+        **settings.backend_options(),
     )
     app = create_app(settings, backend=backend)
     uvicorn.run(

@@ -4,14 +4,26 @@ Every backend turns (query, product fields) pairs into an (n, K) grade distribut
 registered by name, rerankers-style: a backend is listed only when the modules it needs can be
 found, so ``available_backends()`` tells a user what this installation can serve:
 
-==========  ==================================================  ===========================
-name        model                                               needs
-==========  ==================================================  ===========================
-onnx-int8   exported student, dynamically quantized (default)   onnxruntime, tokenizers
-onnx-fp32   exported student, fp32                              onnxruntime, tokenizers
-torch       sentence-transformers CrossEncoder student          torch, sentence_transformers
-llm         the LLM judge: ``ecomrel.llm.scorer.score_pairs``   torch, transformers, ecomrel.llm.scorer
-==========  ==================================================  ===========================
+===============  ==============================================  ===============================
+name             model                                           needs
+===============  ==============================================  ===============================
+auto (default)   the fastest variant in ``variants.json`` that   (the chosen variant's)
+                 passes the fidelity bars; else onnx-int8
+onnx-int8        exported student, dynamic int8 (outlier split)  onnxruntime, tokenizers
+onnx-int8-plain  exported student, plain quantize_dynamic int8   onnxruntime, tokenizers
+onnx-fp32        exported student, fp32                          onnxruntime, tokenizers
+openvino         OpenVINO IR, bf16 on AVX512-BF16/AMX, else f32  openvino, tokenizers
+openvino-int8    OpenVINO NNCF static int8                       openvino, tokenizers
+torch-bf16       the student's bfloat16 weights (PyTorch)        torch, transformers, tokenizers
+torch            sentence-transformers CrossEncoder student      torch, sentence_transformers
+llm              the LLM judge: ``ecomrel.llm.scorer``           torch, transformers, ecomrel.llm
+===============  ==============================================  ===============================
+
+``auto`` reads ``variants.json`` (written by ``ecomrel export variants``, which measures every variant
+on this machine) and picks with :func:`ecomrel.export.variants.choose_variant`: the fastest at the
+measured batch size nearest the service's ``max_batch`` whose Spearman (expected grade vs torch
+fp32) and decided-pair agreement pass ``auto_min_spearman`` / ``auto_min_decided_agreement``. What it
+chose and why is logged (logger ``ecomrel.serve``) and kept on the backend as ``choice``.
 
 Tiers come from CumPT (TaoSR1): thresholds JSON beside the model (``cumpt_thresholds.json``)
 read by :mod:`ecomrel.llm.cumpt`. Without that file (or module) the fallback is CumPT's default
@@ -41,6 +53,8 @@ class Backend:
 
     name: str = "base"
     grade_names: list[str] = list(DEFAULT_SCALE.names)
+    choice: dict[str, Any] | None = None
+    """Set by ``--backend auto``: the variant chosen, the reason, and why the others were not."""
 
     def predict_proba(self, queries: Sequence[str], products: Sequence[dict[str, Any]]) -> np.ndarray:
         raise NotImplementedError
@@ -85,14 +99,20 @@ def available_backends() -> dict[str, str]:
     return {n: s.description for n, s in _REGISTRY.items()}
 
 
+AUTO = "auto"
+
+
 def load_backend(name: str, model: str | Path | None, threads: int = 1, **options: Any) -> Backend:
     """Instantiate a registered backend.
 
     An unknown name is a ``ConfigError`` naming the known ones; a known backend whose modules are
     not installed is a ``MissingDependencyError`` naming them; a missing model folder a ``DataError``.
     """
+    if name == AUTO:
+        return load_auto(model, threads=threads, **options)
     if name not in _KNOWN:
-        raise ConfigError(f"--backend {name!r}: unknown backend (known: {', '.join(sorted(_KNOWN))})")
+        known = ", ".join([AUTO, *sorted(_KNOWN)])
+        raise ConfigError(f"--backend {name!r}: unknown backend (known: {known})")
     if name not in _REGISTRY:
         missing = [m for m in _KNOWN[name] if not _importable(m)]
         raise MissingDependencyError(
@@ -160,6 +180,122 @@ class TorchBackend(Backend):
 
         texts = [self.recipe.product_text(p) for p in products]
         return predict_proba(self.model, list(queries), texts, batch_size=self.batch_size)
+
+
+class VariantBackend(Backend):
+    """Any variant of ``ecomrel export variants`` (OpenVINO, NNCF int8, plain int8, torch bf16)."""
+
+    def __init__(self, model: str | Path, variant: str, threads: int = 1, batch_size: int = 64, **_: Any):
+        from ecomrel.export.onnx import resolve_onnx_dir
+        from ecomrel.export.variants import load_variant
+
+        self.model_dir = resolve_onnx_dir(model)
+        self.student = load_variant(self.model_dir, variant, threads=threads)
+        self.name = variant
+        self.recipe = self.student.recipe
+        self.grade_names = list(self.recipe.grade_names)
+        self.batch_size = batch_size
+
+    def predict_proba(self, queries: Sequence[str], products: Sequence[dict[str, Any]]) -> np.ndarray:
+        texts = [self.recipe.product_text(p) for p in products]
+        return self.student.predict_proba(list(queries), texts, batch_size=self.batch_size)
+
+
+@register(
+    "onnx-int8-plain",
+    ["onnxruntime", "tokenizers"],
+    "exported student, plain quantize_dynamic int8 (ONNX Runtime)",
+)
+def _onnx_int8_plain(model: str | Path, threads: int = 1, **kw: Any) -> Backend:
+    return VariantBackend(model, "onnx-int8-plain", threads=threads, **kw)
+
+
+@register("openvino", ["openvino", "tokenizers"], "exported student, OpenVINO (bf16 where the CPU has it)")
+def _openvino(model: str | Path, threads: int = 1, **kw: Any) -> Backend:
+    return VariantBackend(model, "openvino", threads=threads, **kw)
+
+
+@register("openvino-int8", ["openvino", "tokenizers"], "exported student, OpenVINO NNCF static int8")
+def _openvino_int8(model: str | Path, threads: int = 1, **kw: Any) -> Backend:
+    return VariantBackend(model, "openvino-int8", threads=threads, **kw)
+
+
+@register(
+    "torch-bf16", ["torch", "transformers", "tokenizers"], "exported student, bfloat16 weights (PyTorch)"
+)
+def _torch_bf16(model: str | Path, threads: int = 1, **kw: Any) -> Backend:
+    return VariantBackend(model, "torch-bf16", threads=threads, **kw)
+
+
+# --- auto: the fastest variant that passes the fidelity bars -----------------------------------------
+
+VARIANT_BACKEND = {"torch-fp32": "torch"}
+"""Variant name (``variants.json``) → backend name, where they differ."""
+
+
+def load_auto(
+    model: str | Path | None,
+    threads: int = 1,
+    max_batch: int = 64,
+    auto_batch: int | None = None,
+    auto_min_spearman: float = 0.995,
+    auto_min_decided_agreement: float = 1.0,
+    **options: Any,
+) -> Backend:
+    """``--backend auto``: the choice of :func:`ecomrel.export.variants.choose_variant`, loaded and logged.
+
+    Without ``variants.json`` (an older ``ecomrel export onnx`` folder, a distill folder) it serves
+    ``onnx-int8`` as before, else ``onnx-fp32``, else ``torch``, and logs that nothing was measured.
+    """
+    import logging
+
+    from ecomrel.export.onnx import INT8_NAME, resolve_onnx_dir
+    from ecomrel.export.variants import choose_variant, read_manifest
+
+    log = logging.getLogger("ecomrel.serve")
+    if model is None:
+        raise ConfigError("--backend auto needs --model <dir>")
+    if not Path(str(model)).exists():
+        raise DataError(f"--model {model}: no such folder")
+    try:
+        folder = resolve_onnx_dir(model)
+    except DataError:
+        folder = None
+    manifest = read_manifest(folder) if folder is not None else {}
+    batch = auto_batch or max_batch
+    if not manifest:
+        name = "torch" if folder is None else ("onnx-int8" if (folder / INT8_NAME).exists() else "onnx-fp32")
+        reason = f"no variants.json in {folder or model} (run `ecomrel export variants`): {name}, unmeasured"
+        log.warning("auto: %s", reason)
+        be = load_backend(name, model, threads=threads, max_batch=max_batch, **options)
+        be.choice = {"backend": name, "reason": reason, "measured": False}
+        return be
+
+    def available(variant: str) -> bool:
+        return VARIANT_BACKEND.get(variant, variant) in _REGISTRY
+
+    choice = choose_variant(
+        manifest,
+        batch,
+        min_spearman=auto_min_spearman,
+        min_decided=auto_min_decided_agreement,
+        available=available,
+    )
+    for line in choice.log_lines():
+        log.info("%s", line)
+    name = VARIANT_BACKEND.get(choice.name, choice.name)
+    target = manifest.get("source") if name == "torch" else folder
+    be = load_backend(name, target, threads=threads, max_batch=max_batch, **options)
+    be.choice = {
+        "backend": name,
+        "variant": choice.name,
+        "batch": choice.batch,
+        "reason": choice.reason,
+        "rejected": choice.rejected,
+        "warnings": choice.warnings,
+        "measured": True,
+    }
+    return be
 
 
 # --- the LLM judge ---------------------------------------------------------------------------------

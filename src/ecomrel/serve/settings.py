@@ -30,7 +30,19 @@ class ServeSettings(BaseSettings):
         description="Model folder: a distill output (model/ + onnx/), an ONNX export, or a torch student.",
     )
     backend: str = Field(
-        "onnx-int8", description="onnx-int8 | onnx-fp32 | torch | llm (see available_backends())."
+        "auto",
+        description="auto (the fastest measured variant passing the fidelity bars) | onnx-int8 | "
+        "onnx-int8-plain | onnx-fp32 | openvino | openvino-int8 | torch-bf16 | torch | llm "
+        "(see available_backends()).",
+    )
+    auto_batch: int | None = Field(
+        None, ge=1, description="Batch size --backend auto optimises for (default: max_batch)."
+    )
+    auto_min_spearman: float = Field(
+        0.995, ge=-1, le=1, description="auto: least Spearman of the expected grade vs torch fp32."
+    )
+    auto_min_decided_agreement: float = Field(
+        1.0, ge=0, le=1, description="auto: least argmax agreement with torch fp32 on decided pairs."
     )
     host: str = Field("127.0.0.1", description="Bind address.")
     port: int = Field(8000, ge=0, le=65535, description="Bind port (0: any free port).")
@@ -58,6 +70,17 @@ class ServeSettings(BaseSettings):
     adapter: Path | None = Field(
         None, description="LoRA adapter folder for the llm backend (the trained judge)."
     )
+
+    def backend_options(self) -> dict[str, Any]:
+        """What ``load_backend`` needs beyond name, model and threads (the auto choice's batch and bars)."""
+        return {
+            "llm_batch_size": self.llm_batch_size,
+            "adapter": self.adapter,
+            "max_batch": self.max_batch,
+            "auto_batch": self.auto_batch,
+            "auto_min_spearman": self.auto_min_spearman,
+            "auto_min_decided_agreement": self.auto_min_decided_agreement,
+        }
 
     def api_key(self) -> str | None:
         """The key from ``api_key_env``; a configured but empty/unset variable is an error, not 'open'."""
