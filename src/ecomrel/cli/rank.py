@@ -14,6 +14,12 @@ app = typer.Typer(
 )
 
 
+PRESET_HELP = (
+    "Config preset (the config's own fields win): content_only = human grades as labels with a linear "
+    "gain, lexical + judge/student features; no engagement, price or category needed (Home Depot)."
+)
+
+
 def _console():
     from rich.console import Console
 
@@ -32,12 +38,13 @@ def features_command(
         Path("rank/features"), "--out", help="Output folder for features.parquet/.json."
     ),
     config: Path | None = typer.Option(None, "--config", help="Rank config YAML (its `features` section)."),
+    preset: str | None = typer.Option(None, "--preset", help=PRESET_HELP),
 ) -> None:
     """Compute the feature Parquet keyed by (query_id, product_id) and its feature list."""
     from ecomrel.rank.features import run_features
     from ecomrel.rank.rank_config import RankConfig
 
-    cfg = RankConfig.from_yaml(config)
+    cfg = RankConfig.from_yaml(config, preset)
     res = run_features(data, judge, out, student, cfg.features)
     typer.echo(json.dumps(res, indent=2))
 
@@ -54,12 +61,13 @@ def train_command(
         Path("rank/model"), "--out", help="Model folder (model.txt/.json + metadata.json)."
     ),
     split: str = typer.Option("train", "--split", help="Split whose queries are trained on."),
+    preset: str | None = typer.Option(None, "--preset", help=PRESET_HELP),
 ) -> None:
     """Build labels from the config and train the LambdaMART ranker on one split."""
     from ecomrel.rank.rank_config import RankConfig
     from ecomrel.rank.ranker import train_from_folders
 
-    res = train_from_folders(data, features, out, RankConfig.from_yaml(config), split)
+    res = train_from_folders(data, features, out, RankConfig.from_yaml(config, preset), split)
     typer.echo(json.dumps(res, indent=2))
 
 

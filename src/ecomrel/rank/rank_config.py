@@ -9,12 +9,23 @@ One pydantic model per concern, all collected in :class:`RankConfig`, loadable f
     ranker: {engine: lightgbm, n_estimators: 200}
 
 Every field has a description; ``docs/ranking_labels.md`` explains the label family with plots.
+
+Presets (``preset: NAME`` at the top of the config, or ``ecomrel rank features|train --preset NAME``)
+fill in every field the config does not set itself (what the config sets wins):
+
+- ``content_only`` — data without engagement, price or category (Home Depot: human grades on
+  titles only). Labels: the human grade (``content_source: human``), identity transform,
+  ``blend.rule: content_only`` with ``levels: 4`` (so the training label *is* the grade 0..3 on
+  the default scale) and a ``linear`` gain (grade l has gain l, like ``ecomrel eval``'s NDCG);
+  features: lexical (bm25, tfidf) plus the judge / student scores when given; no engagement,
+  price or category features, so nothing is required beyond products' titles, queries and
+  graded judgments.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -186,20 +197,77 @@ class TradeoffConfig(BaseModel):
     eval_split: str = Field("test", description="Held-out split evaluated.")
 
 
+PRESETS: dict[str, dict[str, Any]] = {
+    "content_only": {
+        "labels": {
+            "content_source": "human",
+            "content": {"kind": "identity"},
+            "blend": {"rule": "content_only", "levels": 4, "label_gain": "linear"},
+        },
+        "features": {
+            "lexical": ["bm25", "tfidf"],
+            "engagement": "none",
+            "price": False,
+            "category": False,
+        },
+    },
+}
+"""Named starting points of a rank config (see the module docstring); the config's own fields win."""
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def apply_preset(raw: dict[str, Any], preset: str | None = None) -> dict[str, Any]:
+    """``raw`` (a rank config mapping) on top of the preset it names (``preset:`` key, or ``preset``
+    given here, which wins); unknown names raise ``ValueError`` listing the known ones."""
+    name = preset if preset is not None else raw.get("preset")
+    if name is None:
+        return raw
+    if name not in PRESETS:
+        raise ValueError(f"unknown rank preset {name!r}; known: {', '.join(PRESETS)}")
+    return {**_deep_merge(PRESETS[name], {k: v for k, v in raw.items() if k != "preset"}), "preset": name}
+
+
 class RankConfig(BaseModel):
     """The whole ranking stage."""
 
     model_config = ConfigDict(extra="forbid")
+    preset: Literal["content_only"] | None = Field(
+        None,
+        description="Starting point for every field not set here: content_only = human grades as labels "
+        "(linear gain), lexical + judge/student features, no engagement/price/category needed.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preset") is not None:
+            if data["preset"] not in PRESETS:
+                return data  # the Literal field reports the unknown name with the allowed ones
+            return apply_preset(data)
+        return data
+
     labels: LabelConfig = Field(default_factory=LabelConfig, description="Training labels.")
     features: FeatureConfig = Field(default_factory=FeatureConfig, description="Ranking features.")
     ranker: RankerConfig = Field(default_factory=RankerConfig, description="Learning-to-rank engine.")
     tradeoff: TradeoffConfig = Field(default_factory=TradeoffConfig, description="Trade-off evaluation.")
 
     @classmethod
-    def from_yaml(cls, path: str | Path | None) -> RankConfig:
-        """Load and validate a YAML file; ``None`` gives the defaults. Errors name the file and field."""
-        if path is None:
+    def from_yaml(cls, path: str | Path | None, preset: str | None = None) -> RankConfig:
+        """Load and validate a YAML file; ``None`` gives the defaults. Errors name the file and field.
+
+        ``preset`` (e.g. ``"content_only"``; the CLI's ``--preset``) replaces the file's ``preset:``."""
+        raw: dict[str, Any] = {}
+        if path is not None:
+            raw = read_yaml_mapping(path)
+            raw = raw.get("rank", raw)  # accept a pipeline-style `rank:` section too
+        if preset is not None:
+            raw = {**raw, "preset": preset}
+        if not raw:
             return cls()
-        raw = read_yaml_mapping(path)
-        raw = raw.get("rank", raw)  # accept a pipeline-style `rank:` section too
         return validate_config(cls, raw, path, "rank")
