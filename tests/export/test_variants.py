@@ -141,3 +141,15 @@ def test_cli_export_variants(exported, tmp_path):
     assert (tmp_path / "o" / "variants.json").exists() and not (tmp_path / "o" / "model_int8.onnx").exists()
     r = CliRunner().invoke(app, [*args[:6], "--variants", "tensorrt"])
     assert r.exit_code == 2 and "unknown" in r.output
+
+
+def test_all_means_the_variants_whose_runtime_is_installed(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda m, *a: None if m in ("openvino", "nncf") else real(m, *a)
+    )
+    names = check_variants(["all"])
+    assert names[0] == "torch-fp32" and "onnx-int8-plain" in names and "torch-bf16" in names
+    assert not any(n.startswith("openvino") for n in names)

@@ -15,7 +15,9 @@ Folders (inside an export folder, beside ``model.onnx`` and the tokenizer)::
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -84,12 +86,13 @@ def quantize_openvino(folder: str | Path, pairs: Sequence[tuple[str, str]]) -> d
     core = ov.Core()
     model = core.read_model(str(src))
     logging.getLogger("nncf").setLevel(logging.WARNING)
-    qmodel = nncf.quantize(
-        model,
-        nncf.Dataset(items),
-        model_type=nncf.ModelType.TRANSFORMER,
-        subset_size=len(items),
-    )
+    with contextlib.redirect_stdout(sys.stderr):  # NNCF's progress bars: keep stdout for results (JSON)
+        qmodel = nncf.quantize(
+            model,
+            nncf.Dataset(items),
+            model_type=nncf.ModelType.TRANSFORMER,
+            subset_size=len(items),
+        )
     out = folder / OV_DIRS["int8"]
     out.mkdir(parents=True, exist_ok=True)
     ov.save_model(qmodel, str(out / IR_NAME), compress_to_fp16=False)

@@ -81,9 +81,32 @@ DESCRIPTIONS = {
 }
 
 
+VARIANT_NEEDS = {
+    "torch-fp32": ("torch", "transformers"),
+    "onnx-fp32": ("onnxruntime",),
+    "onnx-int8": ("onnxruntime",),
+    "onnx-int8-plain": ("onnxruntime",),
+    "openvino": ("openvino",),
+    "openvino-int8": ("openvino", "nncf"),
+    "torch-bf16": ("torch", "transformers"),
+}
+
+
+def installed_variants() -> list[str]:
+    """The variants whose runtimes are importable here (``all`` means these)."""
+    import importlib.util
+
+    return [n for n in ALL_VARIANTS if all(importlib.util.find_spec(m) is not None for m in VARIANT_NEEDS[n])]
+
+
 def check_variants(names: Sequence[str]) -> list[str]:
-    """The requested variant names, validated (``ConfigError`` naming the known ones); reference first."""
+    """The requested variant names, validated (``ConfigError`` naming the known ones); reference first.
+
+    ``all`` is every variant whose runtime is installed (OpenVINO ones need ``ecomrel[openvino]``).
+    """
     names = [n.strip() for n in names if n.strip()]
+    if "all" in names:
+        names = [n for n in names if n != "all"] + installed_variants()
     unknown = [n for n in names if n not in ALL_VARIANTS]
     if unknown:
         raise ConfigError(f"--variants {','.join(unknown)}: unknown (known: {', '.join(ALL_VARIANTS)})")
@@ -267,7 +290,7 @@ def _batch_of(pairs: Sequence[tuple[str, str]], batch: int) -> tuple[list[str], 
 class VariantOptions:
     """What ``export_variants`` builds and how it measures (the ``ecomrel export variants`` options)."""
 
-    variants: Sequence[str] = ALL_VARIANTS
+    variants: Sequence[str] = ("all",)
     data_dir: str | Path | None = None
     calibration_pairs: int = 300
     heldout_pairs: int = 500
