@@ -207,6 +207,78 @@ def label_only_examples(pairs: pd.DataFrame, tokenizer, scale: GradeScale, templ
     return _to_dataset(records)
 
 
+def allocate_copies(probs: Sequence[float], copies: int) -> list[int]:
+    """Integer counts summing to ``copies`` closest to ``copies · probs`` (largest remainder; ties go
+    to the more probable grade, then the lower one)."""
+    raw = [max(float(x), 0.0) * copies for x in probs]
+    total = sum(max(float(x), 0.0) for x in probs)
+    if total <= 0:
+        raise ValueError("a grade distribution with no mass")
+    raw = [x / total for x in raw]
+    counts = [int(math.floor(x + 1e-9)) for x in raw]
+    order = sorted(range(len(raw)), key=lambda g: (-(raw[g] - counts[g]), -raw[g], g))
+    for g in order[: copies - sum(counts)]:
+        counts[g] += 1
+    return counts
+
+
+def rater_label_examples(
+    pairs: pd.DataFrame,
+    tokenizer,
+    scale: GradeScale,
+    copies: int = 6,
+    rater_scale: tuple[int, int] = (1, 3),
+    template: str | None = None,
+):
+    """Label-only examples whose grades follow each pair's *rater distribution* (soft targets for SFT).
+
+    The distribution is the one the distill student trains on (``targets: rater_distribution``,
+    :mod:`ecomrel.train.losses.rater_targets`: the least-spread rater panel with the pair's
+    ``raw_score`` mean, spread linearly onto the grades). SFT's loss is the cross-entropy of the
+    completion tokens, so a pair becomes ``copies`` examples with the same prompt whose grade tokens
+    are allotted by :func:`allocate_copies` — their summed loss on the grade token is ``copies`` times
+    the soft cross-entropy against the (rounded) distribution. ``copies=6`` is exact for means in
+    thirds (Home Depot's three raters: 2.33 → 2 complement, 2 substitute, 2 exact); quarter means
+    are rounded to sixths. A pair without ``raw_score`` gets ``copies`` examples of its hard grade, so
+    every pair weighs the same. ``kind`` is ``"rater"``; ``gold_grade`` is the hard grade. Write the
+    result with :func:`save_examples` and train on it with the SFT config's ``examples:``.
+    """
+    from ecomrel.train.losses.rater_targets import rater_distribution
+
+    if copies < 1:
+        raise ValueError(f"copies must be >= 1, got {copies}")
+    records = []
+    for row in _product_rows(pairs).values():
+        hard = int(row["grade"])
+        raw = row.get("raw_score")
+        raw = None if raw is None or pd.isna(raw) else float(raw)
+        if raw is None:
+            counts = [0] * scale.size
+            counts[hard] = copies
+        else:
+            try:
+                dist = rater_distribution(raw, scale.size, rater_scale)
+            except ValueError as exc:
+                raise ValueError(
+                    f"pair ({row['query_id']}, {row['product_id']}): raw_score {raw:g}: {exc}"
+                ) from None
+            counts = allocate_copies(dist.tolist(), copies)
+        prompt = render_judge_prompt(row["query"], row, tokenizer, scale, template=template)
+        for grade, n in enumerate(counts):
+            records.extend(
+                {
+                    "prompt": prompt,
+                    "completion": target_text(grade),
+                    "kind": "rater",
+                    "query_id": str(row["query_id"]),
+                    "product_id": str(row["product_id"]),
+                    "gold_grade": hard,
+                }
+                for _ in range(n)
+            )
+    return _to_dataset(records)
+
+
 def empty_examples():
     """A dataset with the example columns and no rows (a phase with nothing to learn)."""
     return _to_dataset([])
