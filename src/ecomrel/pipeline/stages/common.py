@@ -38,6 +38,81 @@ def evaluate_predictions(
     return out
 
 
+def decided_row(
+    ctx: StageContext,
+    row: str,
+    test_scores: str | Path,
+    dev_scores: str | Path | None,
+    *,
+    save_beside: str | Path | None = None,
+    queries_from: str | Path | None = None,
+) -> dict[str, Any]:
+    """The metrics row of a model whose grades are cut points on its expected grade tuned on dev.
+
+    Argmax is a poor decision for a model whose grade prior is off (the SFT judge's, a student's
+    after one epoch); the lexical baselines already grade by cut points tuned on dev, so every
+    learned model is given the same rule: :func:`ecomrel.decisions.fit_decisions` on
+    ``dev_scores``, applied to ``test_scores`` (written as ``<name>_decided.parquet`` beside it)
+    and saved as ``decisions.json`` in ``save_beside`` (the model folder, which ``predict`` and
+    ``serve`` read). The row keeps the argmax macro-F1 as ``f1_macro_argmax``. Without
+    ``dev_scores`` the row is the argmax one.
+    """
+    from ecomrel.decisions import apply_decisions, fit_decisions, save_decisions
+
+    if dev_scores is None:
+        return evaluate_predictions(ctx, test_scores, row, queries_from)
+    test_scores = Path(test_scores)
+    data = Dataset.load(ctx.data_dir)
+    decisions = fit_decisions(
+        pd.read_parquet(dev_scores), data.judgments, meta={"split": "dev", "scores": str(dev_scores)}
+    )
+    if save_beside is not None:
+        save_decisions(decisions, save_beside)
+    decided = test_scores.with_name(test_scores.stem + "_decided.parquet")
+    apply_decisions(pd.read_parquet(test_scores), decisions).to_parquet(decided, index=False)
+    argmax = evaluate_predictions(ctx, test_scores, row, queries_from)
+    out = evaluate_predictions(ctx, decided, row, queries_from)
+    out["f1_macro_argmax"] = argmax.get("f1_macro")
+    out["dev_pairs"] = int(decisions.fitted_on.get("n_pairs", 0))
+    return out
+
+
+def judge_row(
+    ctx: StageContext,
+    row: str,
+    adapter: str | Path | None = None,
+    *,
+    limit: int | None = None,
+    template: str | None = None,
+    folder: str = "judge_{split}",
+) -> dict[str, Any]:
+    """Score the test pairs (and ``options.judge.dev_limit`` dev pairs for the cut points) with the
+    judge (+ ``adapter``, scored with the ``template`` it was trained on) and evaluate it.
+
+    The judge, SFT, DPO and GRPO stages all score the same test queries this way (the same
+    ``limit`` and seed), so their rows compare like with like."""
+    judge_opts = dict(ctx.config.options.get("judge", {}))
+    test_limit = limit or int(judge_opts.pop("limit", 150))
+    dev_limit = int(judge_opts.pop("dev_limit", 0))
+    judge_opts.pop("train_limit", None)
+    if template is not None:
+        judge_opts["template"] = template
+
+    def score(split: str, n: int) -> Path:
+        out = ctx.stage_dir / folder.format(split=split)
+        return Path(run_judge_on(ctx, judge_opts, out, split, n, adapter)["scores"])
+
+    test = score("test", test_limit)
+    dev = score("dev", dev_limit) if dev_limit else None
+    beside = adapter if adapter is not None else ctx.stage_dir
+    return decided_row(ctx, row, test, dev, save_beside=beside, queries_from=test)
+
+
+def sft_template(ctx: StageContext) -> str | None:
+    """The prompt template the run's SFT judge was trained with (what DPO mines and scores with)."""
+    return (ctx.config.options.get("sft", {}).get("train", {}) or {}).get("template")
+
+
 def scored_queries(scores: str | Path) -> set[str]:
     return set(pd.read_parquet(scores, columns=["query_id"])["query_id"])
 

@@ -21,6 +21,10 @@ def data_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
 
     opts = ctx.config.data
     out = ctx.data_dir
+    if opts.files and opts.source in ("sample", "folder"):
+        raise ConfigError(
+            f"data.files needs a real source (homedepot, esci, wands, csv), not {opts.source!r}"
+        )
     if opts.source == "sample":
         from ecomrel.data.sample import generate_sample
 
@@ -30,6 +34,27 @@ def data_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
             seed=ctx.seed,
             noise=opts.sample.noise,
         )
+    elif opts.files:
+        from ecomrel.config import read_yaml_mapping
+        from ecomrel.data.sources import import_source
+
+        for stale in [*out.glob("*.parquet"), out / "imports.json"]:  # this stage owns the folder
+            stale.unlink(missing_ok=True)
+        mapping = read_yaml_mapping(opts.mapping) if opts.mapping is not None else None
+        for split_name in sorted(opts.files, key=["train", "dev", "test"].index):
+            report = import_source(
+                opts.source,
+                Path(opts.files[split_name]),
+                out,
+                mapping=mapping,
+                split=split_name,
+                dev=opts.dev if split_name == "train" else None,
+                seed=ctx.seed,
+                on_product_conflict=opts.on_product_conflict,
+            )
+            for line in report.iter_lines():
+                console.print(f"data: {split_name}: {line}", markup=False)
+        ds = Dataset.load(out)
     elif opts.source == "folder":
         if opts.path is None:
             raise ConfigError("data.path is required for source 'folder'")

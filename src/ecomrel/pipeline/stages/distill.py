@@ -19,7 +19,7 @@ from pydantic import Field
 from ecomrel.data.schema import Dataset
 from ecomrel.errors import ConfigError
 from ecomrel.pipeline.registry import StageContext, StageOptions, console, stage
-from ecomrel.pipeline.stages.common import evaluate_predictions, one_line_errors
+from ecomrel.pipeline.stages.common import decided_row, one_line_errors
 
 TEACHERS = {"judge": ("judge", "train"), "sft": ("sft", "judge_train")}
 
@@ -63,21 +63,37 @@ def teacher_scores(ctx: StageContext, teacher: str) -> Path | None:
     return path
 
 
-def _train_student(ctx: StageContext, name: str, teacher: Path | None, train: dict[str, Any]) -> dict:
+def training_pairs(ctx: StageContext, teacher: Path, cap: int) -> Path:
+    """Every train pair the teacher scored, then a seeded sample of the other judged train pairs up
+    to ``cap``: the student learns the judge's distribution wherever there is one, and the
+    human-only comparison trains on exactly these pairs too (written as ``train_pairs.parquet``)."""
+    import pandas as pd
+
+    ds = Dataset.load(ctx.data_dir)
+    train = ds.pairs("train")[["query_id", "product_id"]].astype(str)
+    scored = pd.read_parquet(teacher, columns=["query_id", "product_id"]).astype(str)
+    keys = ["query_id", "product_id"]
+    taught = train.merge(scored.drop_duplicates(), on=keys)
+    rest = train.merge(taught, on=keys, how="left", indicator=True)
+    rest = rest[rest["_merge"] == "left_only"][keys]
+    fill = rest.sample(min(len(rest), max(0, cap - len(taught))), random_state=ctx.seed)
+    path = ctx.stage_dir / "train_pairs.parquet"
+    pd.concat([taught, fill], ignore_index=True).to_parquet(path, index=False)
+    return path
+
+
+def _train_student(
+    ctx: StageContext, name: str, teacher: Path | None, train: dict[str, Any], pairs: Path | None
+) -> dict:
     from ecomrel.train.distill_config import DistillConfig
     from ecomrel.train.distill_trainer import run_distill
 
+    fields: dict[str, Any] = {"seed": ctx.seed, "max_train_pairs": 2000, **train}
+    if pairs is not None:
+        fields.update(train_pairs=pairs, max_train_pairs=None)
+    fields["training_args"] = {"num_train_epochs": 1.0, **train.get("training_args", {})}
     config = DistillConfig(
-        data_dir=ctx.data_dir,
-        teacher=teacher,
-        human_only=teacher is None,
-        out=ctx.stage_dir / name,
-        **{
-            "seed": ctx.seed,
-            "max_train_pairs": 2000,
-            **train,
-            "training_args": {"num_train_epochs": 1.0, **train.get("training_args", {})},
-        },
+        data_dir=ctx.data_dir, teacher=teacher, human_only=teacher is None, out=ctx.stage_dir / name, **fields
     )
     return {"config": config, "result": run_distill(config)}
 
@@ -117,15 +133,20 @@ def distill_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
     runs = {("student_distilled" if teacher is not None else "student_human_only"): teacher}
     if teacher is not None and opts.compare_human_only:
         runs["student_human_only"] = None
+    pairs = None
+    if teacher is not None and "train_pairs" not in opts.train:
+        pairs = training_pairs(ctx, teacher, int(opts.train.get("max_train_pairs") or 2000))
     rows: dict[str, dict[str, float]] = {}
     for i, (name, scores) in enumerate(runs.items()):
-        trained = _train_student(ctx, name, scores, opts.train)
+        trained = _train_student(ctx, name, scores, opts.train, pairs)
         path = ctx.stage_dir / (f"{name}_scores.parquet")
         _score(ctx, trained, path, split=None if i == 0 else "test")
+        model_dir = Path(trained["result"]["model_dir"])
         if i == 0:  # the primary student: its folder and scores are what export/serve/rank read
             (ctx.stage_dir / "student_scores.parquet").write_bytes(path.read_bytes())
-            (ctx.stage_dir / "primary.txt").write_text(trained["result"]["model_dir"] + "\n")
-        row = evaluate_predictions(ctx, path, name)
+            (ctx.stage_dir / "primary.txt").write_text(f"{model_dir}\n")
+        dev = Path(trained["config"].out) / f"predictions_{trained['config'].eval_split}.parquet"
+        row = decided_row(ctx, name, path, dev if dev.exists() else None, save_beside=model_dir)
         row["train_seconds"] = float(trained["result"]["seconds"])
         row["train_pairs"] = int(trained["result"]["counts"].get("train_rows", 0))
         rows[name] = row

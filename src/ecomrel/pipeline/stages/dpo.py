@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from ecomrel.pipeline.registry import StageContext, StageOptions, stage
-from ecomrel.pipeline.stages.common import evaluate_predictions, one_line_errors, run_judge_on
+from ecomrel.pipeline.stages.common import judge_row, one_line_errors, sft_template
 
 
 class DPOOptions(StageOptions):
@@ -40,17 +40,10 @@ def dpo_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
 
     opts: DPOOptions = ctx.options
     sft_adapter = ctx.path_of("sft", "model", "adapter")
-    config = demo_config(
-        ctx.data_dir, ctx.stage_dir / "model", sft_adapter, **{"seed": ctx.seed, **opts.train}
-    )
+    changes = {"seed": ctx.seed, "template": sft_template(ctx), **opts.train}
+    config = demo_config(ctx.data_dir, ctx.stage_dir / "model", sft_adapter, **changes)
     result = run_dpo(config)
-    judge_opts = dict(ctx.config.options.get("judge", {}))
-    limit = opts.limit or int(judge_opts.pop("limit", 150))
-    judge_opts.pop("train_limit", None)
-    scored = run_judge_on(
-        ctx, judge_opts, ctx.stage_dir / "judge_test", "test", limit, adapter=result["adapter"]
-    )
-    row = evaluate_predictions(ctx, scored["scores"], opts.row, scored["scores"])
+    row = judge_row(ctx, opts.row, result["adapter"], limit=opts.limit, template=config.template)
     row.update(
         train_seconds=float(result["train_seconds"]),
         dpo_pairs=float(result["n_pairs"]),

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from ecomrel.pipeline.registry import StageContext, StageOptions, stage
-from ecomrel.pipeline.stages.common import evaluate_predictions, one_line_errors, run_judge_on
+from ecomrel.pipeline.stages.common import judge_row, one_line_errors
 
 
 class GRPOOptions(StageOptions):
@@ -49,12 +49,6 @@ def grpo_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
     )
     changes = {"seed": ctx.seed, **({"adapter": str(start)} if start else {}), **opts.train}
     result = run_grpo(demo_config(ctx.data_dir, ctx.stage_dir / "model", **changes))
-    judge_opts = dict(ctx.config.options.get("judge", {}))
-    limit = opts.limit or int(judge_opts.pop("limit", 150))
-    judge_opts.pop("train_limit", None)
-    scored = run_judge_on(
-        ctx, judge_opts, ctx.stage_dir / "judge_test", "test", limit, adapter=result["adapter"]
-    )
-    row = evaluate_predictions(ctx, scored["scores"], opts.row, scored["scores"])
+    row = judge_row(ctx, opts.row, result["adapter"], limit=opts.limit)
     row["train_seconds"] = float(result["train_seconds"])
     return {opts.row: row}

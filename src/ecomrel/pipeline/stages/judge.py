@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field
 from ecomrel.pipeline.registry import StageContext, StageOptions, stage
 from ecomrel.pipeline.stages.common import (
     evaluate_predictions,
+    judge_row,
     nested_config_check,
     run_judge_on,
 )
@@ -24,6 +25,12 @@ class JudgeOptions(StageOptions):
     limit: int = Field(150, ge=1, description="Test pairs (whole queries) the judge scores.")
     train_limit: int = Field(
         0, ge=0, description="Train pairs (whole queries) scored as the distillation teacher (0: none)."
+    )
+    dev_limit: int = Field(
+        0,
+        ge=0,
+        description="Dev pairs (whole queries) every judge row (zero-shot, SFT, DPO, GRPO) scores to tune "
+        "cut points on its expected grade, as the lexical baselines do (0: grades are the argmax).",
     )
 
     def check(self) -> None:
@@ -46,11 +53,10 @@ class JudgeOptions(StageOptions):
 def judge_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
     """Zero-shot judge on test pairs (and train pairs to distil); baselines re-scored on the subset."""
     opts: JudgeOptions = ctx.options
-    test = run_judge_on(ctx, opts.judge_config, ctx.stage_dir / "test", "test", opts.limit)
+    rows = {"judge_zero_shot": judge_row(ctx, "judge_zero_shot", folder="{split}")}
     if opts.train_limit:
         run_judge_on(ctx, opts.judge_config, ctx.stage_dir / "train", "train", opts.train_limit)
-    subset = test["scores"]
-    rows = {"judge_zero_shot": evaluate_predictions(ctx, test["scores"], "judge_zero_shot", subset)}
+    subset = ctx.stage_dir / "test" / "scores.parquet"
     for method in ("bm25", "tfidf"):
         baseline = ctx.path_of("baselines", f"{method}_predictions.parquet")
         if baseline.exists():

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from ecomrel.pipeline.registry import StageContext, StageOptions, stage
-from ecomrel.pipeline.stages.common import evaluate_predictions, one_line_errors, run_judge_on
+from ecomrel.pipeline.stages.common import judge_row, one_line_errors, run_judge_on
 
 
 class SFTOptions(StageOptions):
@@ -47,15 +47,12 @@ def sft_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
     opts: SFTOptions = ctx.options
     config = demo_config(ctx.data_dir, ctx.stage_dir / "model", **{"seed": ctx.seed, **opts.train})
     result = run_sft(config)
-    judge_opts = dict(ctx.config.options.get("judge", {}))
-    limit = opts.limit or int(judge_opts.pop("limit", 150))
-    judge_opts.pop("train_limit", None)
-    if config.template is not None:  # the tuned judge is scored with the prompt it was trained on
-        judge_opts["template"] = config.template
-    scored = run_judge_on(
-        ctx, judge_opts, ctx.stage_dir / "judge_test", "test", limit, adapter=result["adapter"]
-    )
     if opts.train_limit:
+        judge_opts = dict(ctx.config.options.get("judge", {}))
+        for key in ("limit", "train_limit", "dev_limit"):
+            judge_opts.pop(key, None)
+        if config.template is not None:
+            judge_opts["template"] = config.template
         run_judge_on(
             ctx,
             judge_opts,
@@ -65,7 +62,8 @@ def sft_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
             adapter=result["adapter"],
         )
     name = opts.row or f"judge_sft_{config.curriculum}"
-    row = evaluate_predictions(ctx, scored["scores"], name, scored["scores"])
+    # the tuned judge is scored with the prompt it was trained on
+    row = judge_row(ctx, name, result["adapter"], limit=opts.limit, template=config.template)
     row.update(
         train_seconds=float(result["train_seconds"]),
         train_steps=int(result["steps"]),
