@@ -46,7 +46,20 @@ class DataOptions(BaseModel):
     sample: SampleOptions = Field(default_factory=SampleOptions, description="Built-in sample settings.")
     split: dict[str, float] = Field(
         default_factory=lambda: {"train": 0.7, "dev": 0.15, "test": 0.15},
-        description="Query-disjoint split fractions.",
+        description="Query-disjoint split fractions (not used with `files`).",
+    )
+    files: dict[Literal["train", "dev", "test"], Path] | None = Field(
+        None,
+        description="Instead of `path`: one file per split, each imported as that split "
+        "(`ecomrel data import --split`); queries must not be shared between the files.",
+    )
+    dev: float | None = Field(
+        None, gt=0, lt=1, description="With `files`: share of the train file's queries used as dev (seeded)."
+    )
+    on_product_conflict: Literal["keep", "reject"] = Field(
+        "keep",
+        description="With `files`: a product id another file holds with another text is kept per judgment "
+        "(suffixed id) or its judgments rejected.",
     )
 
 
