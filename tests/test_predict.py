@@ -121,6 +121,10 @@ def test_detect_model_kinds_and_unknown_folder(student, judge, baseline, tmp_pat
     assert detect_model(student).kind == "student"  # distill out folder → out/model
     assert detect_model(student / "model").path == student / "model"
     assert detect_model(student / "onnx").kind == "onnx"
+    stage = tmp_path / "distill"
+    stage.mkdir()
+    (stage / "primary.txt").write_text(f"{student / 'model'}\n")
+    assert detect_model(stage).path == student / "model"  # the pipeline's distill stage folder
     ref = detect_model(judge)
     assert ref.kind == "judge" and ref.adapter == judge and ref.base == str(judge.parent / "base")
     assert detect_model(judge.parent / "base").kind == "judge"

@@ -90,6 +90,11 @@ def detect_model(model: str | Path, base: str | None = None) -> ModelRef:
             return _baseline_ref(path)
         raise DataError(f"--model {path}: a file, but not a baseline's <method>{THRESHOLDS_SUFFIX}")
 
+    if (path / "primary.txt").is_file():  # a pipeline's distill stage folder: its primary student
+        primary = Path((path / "primary.txt").read_text().strip())
+        if primary.is_dir():
+            path = primary
+
     def is_onnx(folder: Path) -> bool:
         return (folder / FP32_NAME).exists() or (folder / INT8_NAME).exists()
 
