@@ -91,6 +91,10 @@ def eval_command(
         raw_scale=raw_scale,
     )
     console.print(report)
+    console.print(
+        "[dim]options: " + ", ".join(f"{k}={v}" for k, v in report.options.items()) + "[/]",
+        highlight=False,
+    )
     if out is not None:
         write_metrics(out, {stage: report.row()})
         full = report.save(out.parent / f"{stage}.report.json")
