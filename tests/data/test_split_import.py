@@ -166,3 +166,32 @@ def test_cli_split_import_prints_the_conflict_count(tmp_path):
     assert res.exit_code == 0, res.output
     assert "rejected 2: product id has another text in the data folder" in res.output
     assert "1 products, 2 judgments rejected" in res.output
+
+
+@pytest.mark.realdata
+def test_homedepot_split_into_two_files_imports_as_train_and_test(shared_data, tmp_path):
+    from ecomrel.data.sources import query_id_for as qid
+
+    df = pd.read_csv(shared_data / "homedepot" / "train.csv", dtype=str, keep_default_na=False)
+    ids = df["search_term"].map(qid)
+    test_q = set(pd.Series(sorted(ids.unique())).sample(frac=0.2, random_state=0))
+    df[~ids.isin(test_q)].to_csv(tmp_path / "train.csv", index=False)
+    df[ids.isin(test_q)].to_csv(tmp_path / "test.csv", index=False)
+    out = tmp_path / "data"
+    r1 = import_source("homedepot", tmp_path / "train.csv", out, split="train", dev=0.1)
+    r2 = import_source("homedepot", tmp_path / "test.csv", out, split="test")
+    assert r1.read + r2.read == 59_535 and r1.rejected == r2.rejected == 0
+    ds = Dataset.load(out)
+    assert len(ds.judgments) == 59_535 and set(ds.splits["split"]) == {"train", "dev", "test"}
+    assert ds.split_queries("test") == test_q
+    # Home Depot itself has 12 product ids with two titles; those whose first title differs between
+    # the halves are conflicts, and each test judgment keeps the title it was judged with
+    tr, te = df[~ids.isin(test_q)], df[ids.isin(test_q)]
+    first_tr = tr.groupby("product_uid")["product_title"].first()
+    first_te = te.groupby("product_uid")["product_title"].first()
+    both = first_tr.index.intersection(first_te.index)
+    expected = int((first_tr[both] != first_te[both]).sum())
+    assert expected >= 1 and r2.product_conflicts["products"] == expected
+    pairs = ds.pairs("test")
+    kept = pairs[pairs["product_id"].str.contains(SUFFIX_SEP, regex=False)]
+    assert set(kept["source_product_id"]) == set(both[(first_tr[both] != first_te[both]).to_numpy()])
