@@ -64,3 +64,33 @@ def test_two_files_through_data_baselines_and_predict(tmp_path):
     )
     with pytest.raises(DataError, match=f"query '{train_q[0]}'"):
         run_pipeline(cfg)
+
+
+def test_the_homedepot_example_runs_end_to_end_on_a_tiny_student(tmp_path, tiny_bert_base):
+    """examples/homedepot.yaml as it is, on two tiny files and a tiny random BERT: data → baselines →
+    distill → rank (content_only: no engagement) → predict, and the report."""
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("lightgbm")
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "homedepot.yaml"
+    train = hd_file(tmp_path / "train.csv", [f"{a} {b}" for a in WORDS[:5] for b in WORDS[5:]])
+    test = hd_file(tmp_path / "test.csv", [f"{b} {a} kit" for a in WORDS[:2] for b in WORDS[5:]], start=1000)
+    base = tiny_bert_base(tmp_path / "bert")
+    cfg = load_config(
+        example,
+        [
+            f"out={tmp_path / 'run'}",
+            f"data.files.train={train}",
+            f"data.files.test={test}",
+            "data.dev=0.2",
+            f"options.distill.train.base_model={base}",
+            "options.distill.train.training_args.max_steps=2",
+        ],
+    )
+    metrics = run_pipeline(cfg)
+    assert {"bm25", "tfidf", "student_human_only", "rank:content_only"} <= set(metrics)
+    assert {"student_decisions", "student_argmax", "bm25_decisions", "tfidf_decisions"} <= set(metrics)
+    assert 0 <= metrics["rank:content_only"]["ndcg@10"] <= 1
+    assert "raw_rmse" in metrics["student_decisions"]
+    assert (tmp_path / "run" / "eval" / "report.html").is_file()

@@ -48,6 +48,8 @@ def rank_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
             "options.rank.labels_from"
         )
     config = RankConfig.model_validate(opts.config)
+    if config.preset == "content_only" and not (ctx.data_dir / "engagement.parquet").exists():
+        return _content_only(ctx, config, student if student.exists() else None)
     result = run_tradeoff(
         ctx.data_dir,
         labels_from,
@@ -70,3 +72,25 @@ def rank_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
         f"criterion met: {result['criterion'].get('met')}"
     )
     return rows
+
+
+def _content_only(ctx: StageContext, config: Any, student: Path | None) -> dict[str, dict[str, float]]:
+    """No engagement (Home Depot: human grades on titles): one LambdaMART on the human grades with
+    the lexical (+ student) features, trained on train, scored on test; no trade-off to draw."""
+    from ecomrel.eval import evaluate, record_predictions
+    from ecomrel.rank.features import run_features
+    from ecomrel.rank.ranker import predict_to_file, train_from_folders
+
+    features = ctx.stage_dir / "features"
+    run_features(ctx.data_dir, None, features, student, config.features)
+    train_from_folders(ctx.data_dir, features, ctx.stage_dir / "model", config, "train")
+    out = ctx.stage_dir / "ranker_test.parquet"
+    predict_to_file(ctx.stage_dir / "model", features, out, "test")
+    gains = ctx.config.options.get("eval", {}).get("gains", "grade")
+    record_predictions(ctx.out, "rank:content_only", out, split="test", stage=ctx.name, gains=gains)
+    ranking = ("ndcg@5", "ndcg@10", "mrr")  # a ranker score is not a grade: ranking metrics only
+    row = evaluate(ctx.data_dir, out, split="test", metrics=ranking, gains=gains).flat()
+    console.print(
+        f"rank: content_only LambdaMART (no engagement) ndcg@10 {row.get('ndcg@10', float('nan')):.4f}"
+    )
+    return {"rank:content_only": row}
