@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +104,34 @@ def test_distill_and_rank_stages_on_a_tiny_student(tmp_path, tiny_bert_base):
     scores = pd.read_parquet(run / "distill" / "student_scores.parquet")
     judged = pd.read_parquet(run / "data" / "judgments.parquet")
     assert len(scores) == len(judged)  # the student labels every judged pair
+    # graded by cut points tuned on its dev predictions, saved beside the model for predict/serve
+    row = metrics["student_human_only"]
+    assert "f1_macro_argmax" in row and row["dev_pairs"] > 0
+    model_dir = Path((run / "distill" / "primary.txt").read_text().strip())
+    assert (model_dir / "decisions.json").exists()
+    assert set(row["segments"]) >= {"kind", "band"}  # the sample's queries have kinds and frequencies
+
+
+def test_student_training_pairs_start_with_the_teacher_pairs(tmp_path):
+    """Every teacher-scored train pair is trained on; the rest is filled up to the cap from train."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from ecomrel.data.sample import write_sample
+    from ecomrel.data.schema import Dataset
+    from ecomrel.pipeline.stages.distill import training_pairs
+
+    write_sample(tmp_path / "data", n_products=200, n_queries=40, seed=0)
+    ds = Dataset.load(tmp_path / "data")
+    train = ds.pairs("train")
+    teacher = train.sample(7, random_state=1)[["query_id", "product_id"]]
+    teacher = pd.concat([teacher, ds.pairs("test").head(3)[["query_id", "product_id"]]])  # not train
+    teacher.to_parquet(tmp_path / "teacher.parquet")
+    (tmp_path / "stage").mkdir()
+    ctx = SimpleNamespace(data_dir=tmp_path / "data", stage_dir=tmp_path / "stage", seed=0)
+    pairs = pd.read_parquet(training_pairs(ctx, tmp_path / "teacher.parquet", cap=20))
+    assert len(pairs) == 20 and not pairs.duplicated().any()
+    keys = set(map(tuple, pairs[["query_id", "product_id"]].to_numpy()))
+    assert set(map(tuple, teacher.head(7).astype(str).to_numpy())) <= keys
+    assert keys <= set(map(tuple, train[["query_id", "product_id"]].astype(str).to_numpy()))
