@@ -26,3 +26,13 @@ def test_short_template_drops_description_and_is_shorter(tiny_tokenizer):
 def test_short_template_grade_tokens_are_distinct(tiny_tokenizer):
     tokens = grade_tokens(tiny_tokenizer, template="judge_short")
     assert len(set(tokens.ids)) == 4
+
+
+def test_title_template_keeps_query_and_title_only(tiny_tokenizer):
+    title = render_prompt("cordless drill 20v", ROW, tiny_tokenizer, template="judge_title")
+    short = render_prompt("cordless drill 20v", ROW, tiny_tokenizer, template="judge_short")
+    assert "Query: cordless drill 20v" in title and "Product: DEWALT 20V cordless drill driver kit" in title
+    assert "Price" not in title and "voltage" not in title and "Brand" not in title
+    assert "0 irrelevant, 1 complement, 2 substitute, 3 exact" in title
+    assert len(encode(tiny_tokenizer, title)) < len(encode(tiny_tokenizer, short))
+    assert len(set(grade_tokens(tiny_tokenizer, template="judge_title").ids)) == 4
