@@ -153,3 +153,15 @@ def test_all_means_the_variants_whose_runtime_is_installed(monkeypatch):
     names = check_variants(["all"])
     assert names[0] == "torch-fp32" and "onnx-int8-plain" in names and "torch-bf16" in names
     assert not any(n.startswith("openvino") for n in names)
+
+
+def test_openvino_int8_with_accuracy_control(exported):
+    pytest.importorskip("nncf")
+    from ecomrel.export.onnx import calibration_pairs
+    from ecomrel.export.openvino import OpenVinoStudent, quantize_openvino
+
+    _, out, _ = exported
+    info = quantize_openvino(out, calibration_pairs(StudentRecipe(max_length=48))[:16], max_drop=2.0)
+    assert info["method"].startswith("nncf.quantize_with_accuracy_control") and info["accuracy_control"]
+    p = OpenVinoStudent(out, "int8").predict_proba(["skillet"], ["Lodge skillet"])
+    assert p.shape == (1, 4)

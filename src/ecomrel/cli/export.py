@@ -83,6 +83,12 @@ def variants_command(
     seconds: float = typer.Option(1.0, "--seconds", help="Timed seconds per variant, batch and round."),
     threads: int = typer.Option(1, "--threads", help="Inference threads while measuring."),
     opset: int = typer.Option(17, "--opset", help="ONNX opset (13..20)."),
+    openvino_max_drop: float | None = typer.Option(
+        None,
+        "--openvino-max-drop",
+        help="openvino-int8 with NNCF accuracy control: revert the worst int8 ops to float until the "
+        "Spearman vs fp32 (on calibration pairs) is within this of 1 (slower export).",
+    ),
 ) -> None:
     """Every serving variant (ONNX fp32/int8, OpenVINO, NNCF int8, torch bf16), measured: variants.json."""
     from ecomrel.errors import ConfigError
@@ -107,6 +113,7 @@ def variants_command(
         seconds=seconds,
         threads=threads,
         opset=opset,
+        openvino_max_drop=openvino_max_drop,
     )
     manifest = export_variants(model, out, opts)
     table = {

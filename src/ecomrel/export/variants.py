@@ -300,6 +300,7 @@ class VariantOptions:
     threads: int = 1
     opset: int = 17
     outlier_ratio: float = 3.0
+    openvino_max_drop: float | None = None
     decided_margin: float = 0.05
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -350,7 +351,7 @@ def export_variants(
         steps["openvino"] = {"seconds": round(time.perf_counter() - t, 2)}
         if "openvino-int8" in names:
             t = time.perf_counter()
-            steps["openvino-int8"] = quantize_openvino(out, cal) | {
+            steps["openvino-int8"] = quantize_openvino(out, cal, max_drop=opts.openvino_max_drop) | {
                 "seconds": round(time.perf_counter() - t, 2)
             }
     if "torch-bf16" in names:
