@@ -304,6 +304,7 @@ def run_sft(config: SFTRunConfig, *, callbacks: list[Any] | None = None) -> dict
         "curriculum": config.curriculum if config.examples is None else "examples",
         "phases": phase_metrics,
         "train_loss": trained[-1].get("train_loss") if trained else None,
+        "final_loss": trained[-1].get("final_loss") if trained else None,
         "train_seconds": sum(float(m.get("train_seconds", 0.0)) for m in phase_metrics),
         "wall_seconds": time.perf_counter() - t_start,
         "steps": sum(int(m.get("steps", 0)) for m in trained),

@@ -67,6 +67,9 @@ def sft_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
     row.update(
         train_seconds=float(result["train_seconds"]),
         train_steps=int(result["steps"]),
+        # the mean token loss of the last logged steps: label-only at the uniform prior is ln(4)/2
+        # (the grade token and the end-of-turn token), which the README compares against
+        final_loss=result.get("final_loss"),
         peak_rss_mb=float(result["peak_rss_mb"]),
     )
     return {name: row}
