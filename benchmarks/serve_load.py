@@ -196,7 +196,7 @@ def main() -> None:
         make_student(None, StudentRecipe(), device="cpu").save_pretrained(str(model / "model"))
         StudentRecipe().save(model / "model")
         export_onnx(model / "model", model / "onnx")
-    from ecomrel.export.hardware import machine
+    from ecomrel.hardware import machine
 
     payload = _payload(args.candidates)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]

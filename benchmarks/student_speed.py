@@ -112,7 +112,6 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from sentence_transformers.cross_encoder import CrossEncoder
 
-    from ecomrel.export.hardware import machine
     from ecomrel.export.onnx import resolve_model_dir
     from ecomrel.export.variants import (
         ALL_VARIANTS,
@@ -123,6 +122,7 @@ def main() -> None:
         interleaved_speed,
         load_variant,
     )
+    from ecomrel.hardware import machine
     from ecomrel.student.recipe import StudentRecipe
 
     work = args.work or Path(tempfile.mkdtemp(prefix="student_speed_"))

@@ -3,7 +3,7 @@
 ``openvino.convert_model`` reads the ONNX fp32 graph (sentence-transformers' own OpenVINO backend
 needs optimum-intel, which pins transformers < 4.58); the IR keeps fp32 weights and the precision
 is chosen when the model is compiled: ``bf16`` on CPUs with AVX512-BF16/AMX
-(:func:`ecomrel.export.hardware.cpu_bf16`), ``f32`` elsewhere. The int8 variant is
+(:func:`ecomrel.hardware.cpu_bf16`), ``f32`` elsewhere. The int8 variant is
 ``nncf.quantize`` post-training static quantization (``ModelType.TRANSFORMER``: mixed preset,
 SmoothQuant) calibrated on the user's own pairs, one pair per calibration sample.
 
@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from ecomrel.errors import DataError, MissingDependencyError
-from ecomrel.export.hardware import cpu_bf16
 from ecomrel.export.onnx import FP32_NAME, StudentTokenizer, _softmax, input_names_of, resolve_onnx_dir
+from ecomrel.hardware import cpu_bf16
 from ecomrel.student.recipe import StudentRecipe
 
 OV_DIRS = {"fp32": "openvino", "int8": "openvino_int8"}

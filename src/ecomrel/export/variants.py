@@ -41,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 from ecomrel.errors import ConfigError, DataError
-from ecomrel.export.hardware import cpu_bf16, machine
 from ecomrel.export.onnx import (
     FP32_NAME,
     INT8_NAME,
@@ -52,6 +51,7 @@ from ecomrel.export.onnx import (
     resolve_model_dir,
     resolve_onnx_dir,
 )
+from ecomrel.hardware import cpu_bf16, machine
 from ecomrel.student.recipe import StudentRecipe
 
 VARIANTS_MANIFEST = "variants.json"

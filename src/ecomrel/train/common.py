@@ -32,24 +32,12 @@ Precision = Literal["auto", "fp32", "bf16", "fp16"]
 def cpu_supports_bf16() -> bool:
     """True when this CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX), read at run time.
 
-    ``ECOMREL_CPU_BF16=0/1`` overrides the detection (used to simulate a CPU without it).
+    ``ECOMREL_CPU_BF16=0/1`` overrides the detection (used to simulate a CPU without it); the rule
+    is :func:`ecomrel.hardware.cpu_bf16`, which export and serve use too.
     """
-    import os
+    from ecomrel.hardware import cpu_bf16
 
-    forced = os.environ.get("ECOMREL_CPU_BF16")
-    if forced is not None:
-        return forced.strip().lower() in ("1", "true", "yes")
-    flags = ""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    flags = line
-                    break
-    except OSError:
-        return False
-    names = set(flags.split(":", 1)[-1].split())
-    return bool(names & {"avx512_bf16", "amx_bf16"})
+    return cpu_bf16()
 
 
 def resolve_precision(

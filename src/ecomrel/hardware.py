@@ -1,9 +1,10 @@
 """What this CPU can do, read at run time: native bf16 (AVX512-BF16 / AMX), VNNI, its name.
 
-The export measures every variant on the machine it runs on, and ``serve --backend auto`` warns when
-the figures it chooses by were measured on a CPU with other capabilities. ``ECOMREL_CPU_BF16=0/1``
-overrides the bf16 detection, as :func:`ecomrel.train.common.cpu_supports_bf16` does (same variable,
-same flags; serving and export may not import training code, hence this copy of the rule).
+The one place ecomrel reads the CPU's capabilities: ``precision: auto`` in training
+(:func:`ecomrel.train.common.resolve_precision`), the export's variants (measured on the machine
+they run on) and ``serve --backend auto`` (which warns when the figures it chooses by were measured
+on a CPU with other capabilities). ``ECOMREL_CPU_BF16=0/1`` overrides the bf16 detection (tests use
+it to simulate a CPU with or without it).
 """
 
 from __future__ import annotations
