@@ -128,8 +128,7 @@ def test_student_training_pairs_start_with_the_teacher_pairs(tmp_path):
     teacher = train.sample(7, random_state=1)[["query_id", "product_id"]]
     teacher = pd.concat([teacher, ds.pairs("test").head(3)[["query_id", "product_id"]]])  # not train
     teacher.to_parquet(tmp_path / "teacher.parquet")
-    (tmp_path / "stage").mkdir()
-    ctx = SimpleNamespace(data_dir=tmp_path / "data", stage_dir=tmp_path / "stage", seed=0)
+    ctx = SimpleNamespace(data_dir=tmp_path / "data", stage_dir=tmp_path / "stage", seed=0)  # not made yet
     pairs = pd.read_parquet(training_pairs(ctx, tmp_path / "teacher.parquet", cap=20))
     assert len(pairs) == 20 and not pairs.duplicated().any()
     keys = set(map(tuple, pairs[["query_id", "product_id"]].to_numpy()))

@@ -78,6 +78,7 @@ def training_pairs(ctx: StageContext, teacher: Path, cap: int) -> Path:
     rest = rest[rest["_merge"] == "left_only"][keys]
     fill = rest.sample(min(len(rest), max(0, cap - len(taught))), random_state=ctx.seed)
     path = ctx.stage_dir / "train_pairs.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
     pd.concat([taught, fill], ignore_index=True).to_parquet(path, index=False)
     return path
 
