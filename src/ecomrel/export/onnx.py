@@ -476,7 +476,38 @@ def input_names_of(folder: Path) -> list[str]:
 ONNX_FILES = {"fp32": FP32_NAME, "int8": INT8_NAME, "int8-plain": INT8_PLAIN_NAME}
 
 
-class OnnxStudent:
+class StudentRuntime:
+    """What every exported student variant shares (ONNX Runtime, OpenVINO, torch): the saved
+    recipe's tokenizer in, grade probabilities out. A subclass sets ``recipe`` and ``_tok`` (a
+    :class:`StudentTokenizer`) and implements :meth:`logits_from_features`."""
+
+    recipe: StudentRecipe
+    _tok: StudentTokenizer
+
+    @property
+    def num_labels(self) -> int:
+        return self.recipe.num_labels
+
+    def features(self, queries: Sequence[str], products: Sequence[str]) -> dict[str, np.ndarray]:
+        return self._tok(queries, products)
+
+    def logits_from_features(self, feats: dict[str, np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict_proba(
+        self, queries: Sequence[str], products: Sequence[str], batch_size: int = 64
+    ) -> np.ndarray:
+        """(n, K) grade probabilities (softmax of the logits)."""
+        if len(queries) == 0:
+            return np.zeros((0, self.num_labels), dtype=np.float32)
+        parts = []
+        for i in range(0, len(queries), batch_size):
+            feats = self.features(queries[i : i + batch_size], products[i : i + batch_size])
+            parts.append(_softmax(self.logits_from_features(feats).astype(np.float64)))
+        return np.concatenate(parts).astype(np.float32)
+
+
+class OnnxStudent(StudentRuntime):
     """An exported student on ONNX Runtime: texts in, grade probabilities out.
 
     ``variant``: ``int8`` (the outlier-aware export), ``int8-plain`` (plain ``quantize_dynamic``) or
@@ -505,27 +536,8 @@ class OnnxStudent:
         self._tok = StudentTokenizer(self.folder, self.recipe, self.input_names)
         self.tokenizer = self._tok.tokenizer
 
-    @property
-    def num_labels(self) -> int:
-        return self.recipe.num_labels
-
-    def features(self, queries: Sequence[str], products: Sequence[str]) -> dict[str, np.ndarray]:
-        return self._tok(queries, products)
-
     def logits_from_features(self, feats: dict[str, np.ndarray]) -> np.ndarray:
         return self.session.run(["logits"], {n: feats[n].astype(np.int64) for n in self.input_names})[0]
-
-    def predict_proba(
-        self, queries: Sequence[str], products: Sequence[str], batch_size: int = 64
-    ) -> np.ndarray:
-        """(n, K) grade probabilities (softmax of the logits)."""
-        if len(queries) == 0:
-            return np.zeros((0, self.num_labels), dtype=np.float32)
-        parts = []
-        for i in range(0, len(queries), batch_size):
-            feats = self.features(queries[i : i + batch_size], products[i : i + batch_size])
-            parts.append(_softmax(self.logits_from_features(feats).astype(np.float64)))
-        return np.concatenate(parts).astype(np.float32)
 
 
 def compare_variants(

@@ -25,7 +25,14 @@ from typing import Any
 import numpy as np
 
 from ecomrel.errors import DataError, MissingDependencyError
-from ecomrel.export.onnx import FP32_NAME, StudentTokenizer, _softmax, input_names_of, resolve_onnx_dir
+from ecomrel.export.onnx import (
+    FP32_NAME,
+    StudentRuntime,
+    StudentTokenizer,
+    _softmax,
+    input_names_of,
+    resolve_onnx_dir,
+)
 from ecomrel.hardware import cpu_bf16
 from ecomrel.student.recipe import StudentRecipe
 
@@ -151,7 +158,7 @@ def _accuracy_controlled(
     )
 
 
-class OpenVinoStudent:
+class OpenVinoStudent(StudentRuntime):
     """An OpenVINO IR of the student on the CPU plugin: texts in, grade probabilities out."""
 
     def __init__(
@@ -184,25 +191,6 @@ class OpenVinoStudent:
         self.request = self.compiled.create_infer_request()
         self.output = self.compiled.output(0)
 
-    @property
-    def num_labels(self) -> int:
-        return self.recipe.num_labels
-
-    def features(self, queries: Sequence[str], products: Sequence[str]) -> dict[str, np.ndarray]:
-        return self._tok(queries, products)
-
     def logits_from_features(self, feats: dict[str, np.ndarray]) -> np.ndarray:
         res = self.request.infer({n: feats[n] for n in self.input_names})
         return np.asarray(res[self.output])
-
-    def predict_proba(
-        self, queries: Sequence[str], products: Sequence[str], batch_size: int = 64
-    ) -> np.ndarray:
-        """(n, K) grade probabilities (softmax of the logits)."""
-        if len(queries) == 0:
-            return np.zeros((0, self.num_labels), dtype=np.float32)
-        parts = []
-        for i in range(0, len(queries), batch_size):
-            feats = self.features(queries[i : i + batch_size], products[i : i + batch_size])
-            parts.append(_softmax(self.logits_from_features(feats).astype(np.float64)))
-        return np.concatenate(parts).astype(np.float32)

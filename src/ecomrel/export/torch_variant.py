@@ -9,12 +9,11 @@ variants, so every variant sees identical input ids.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ecomrel.export.onnx import MANIFEST, StudentTokenizer, input_names_of, resolve_model_dir
+from ecomrel.export.onnx import MANIFEST, StudentRuntime, StudentTokenizer, input_names_of, resolve_model_dir
 from ecomrel.student.recipe import StudentRecipe
 
 BF16_DIR = "torch_bf16"
@@ -32,7 +31,7 @@ def export_torch_bf16(model_dir: str | Path, out_dir: str | Path) -> Path:
     return out
 
 
-class TorchStudent:
+class TorchStudent(StudentRuntime):
     """A sequence-classification student in torch: texts in, grade probabilities out.
 
     ``weights``: the folder with config.json + model.safetensors (a trained student, or
@@ -70,30 +69,8 @@ class TorchStudent:
         self.input_names = names
         self._tok = StudentTokenizer(tdir, self.recipe, names)
 
-    @property
-    def num_labels(self) -> int:
-        return self.recipe.num_labels
-
-    def features(self, queries: Sequence[str], products: Sequence[str]) -> dict[str, np.ndarray]:
-        return self._tok(queries, products)
-
     def logits_from_features(self, feats: dict[str, np.ndarray]) -> np.ndarray:
         torch = self.torch
         with torch.inference_mode():
             out = self.model(**{n: torch.from_numpy(feats[n]) for n in self.input_names}).logits
         return out.float().numpy()
-
-    def predict_proba(
-        self, queries: Sequence[str], products: Sequence[str], batch_size: int = 64
-    ) -> np.ndarray:
-        if len(queries) == 0:
-            return np.zeros((0, self.num_labels), dtype=np.float32)
-        parts = []
-        for i in range(0, len(queries), batch_size):
-            z = self.logits_from_features(
-                self.features(queries[i : i + batch_size], products[i : i + batch_size])
-            )
-            z = z.astype(np.float64) - z.max(-1, keepdims=True)
-            e = np.exp(z)
-            parts.append(e / e.sum(-1, keepdims=True))
-        return np.concatenate(parts).astype(np.float32)
