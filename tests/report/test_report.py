@@ -113,6 +113,23 @@ def synthetic_run(tmp_path_factory) -> Path:
         {"student_distilled": files["student_distilled"][1]},
         "Distillation into a cross-encoder",
     )
+    flagged = pairs.head(25).reset_index(drop=True)
+    mislabels = pd.DataFrame(
+        {
+            "rank": np.arange(1, 26),
+            "query_id": flagged["query_id"],
+            "product_id": flagged["product_id"],
+            "query": flagged["query"],
+            "product": flagged["title"] + " <b>",  # markup in a title is shown, not rendered
+            "given_grade": flagged["grade"].astype(int),
+            "suspected_grade": (flagged["grade"].astype(int) + 1) % 4,
+            "mislabel_confidence": np.linspace(0.99, 0.5, 25),
+            "flagged_by": "ms+confident",
+            **{f"{h}_p_{k}": 0.25 for h in ("im", "ci", "ms") for k in range(4)},
+        }
+    )
+    (run / "select").mkdir()
+    mislabels.to_parquet(run / "select" / "suspected_mislabels.parquet", index=False)
     _mark(run, "rank", 12.0, {}, {}, "Learning to rank")
     _tiny_png(run / "rank" / "tradeoff.png")
     stages = ["data", "baselines", "judge", "distill", "rank"]
@@ -124,7 +141,8 @@ def test_report_tells_the_run_in_pipeline_order(synthetic_run):
     out = write_report(synthetic_run, descriptions={"rank": "Walmart-style LTR on blended labels"})
     page = out.read_text()
     assert out == synthetic_run / "eval" / "report.html"
-    sections = ["Pipeline", "Results", "Per-model diagnostics", "By query segment", "Stage timings"]
+    sections = ["Pipeline", "Results", "Per-model diagnostics", "By query segment", "Suspected mislabels"]
+    sections.append("Stage timings")
     sections.append("Ranking trade-off")
     positions = [page.index(f"<h2>{s}</h2>") for s in sections]
     assert positions == sorted(positions)
@@ -145,6 +163,9 @@ def test_report_tells_the_run_in_pipeline_order(synthetic_run):
     segments = page[positions[3] : positions[4]]
     assert "by kind" in segments and "by band" in segments
     assert ">head<" in segments and ">tail<" in segments and ">bare<" in segments
+    mislabels = page[positions[4] : positions[5]]
+    assert "top 20 of 25 flagged pairs" in mislabels and "25 training pairs" in mislabels
+    assert mislabels.count("<tr>") == 1 + 20 and "&lt;b&gt;" in mislabels and "0.99" in mislabels
     assert page.count("data:image/png;base64,") == 3 + 1 + 1  # diagnostics, timings, trade-off
     for src in re.findall(r'src="data:image/png;base64,([^"]+)"', page):
         assert base64.b64decode(src)[:8] == b"\x89PNG\r\n\x1a\n"

@@ -11,8 +11,10 @@ saved) and writes ``<run>/eval/report.html`` with, in order:
 3. **Per-model diagnostics** — confusion matrix and reliability diagram for every prediction file;
 4. **By query segment** — macro-F1 and NDCG@10 per query kind and frequency band (any segment the
    data has), from ``metrics.json``'s ``segments`` or computed through :func:`ecomrel.eval.evaluate`;
-5. **Stage timings** (a bar chart), 6. the **ranking trade-off** plot and any other stage figure,
-7. the run **config**.
+5. **Suspected mislabels** — the select stage's top flagged pairs (query, product, given and
+   suspected grade, confidence, which rule flagged it, the helpers' probabilities of the given grade),
+6. **Stage timings** (a bar chart), 7. the **ranking trade-off** plot and any other stage figure,
+8. the run **config**.
 
 Images are base64 PNGs (matplotlib, Agg), so the page can be mailed as one file; it is laid
 out for a 1280 px wide window without horizontal scrolling.
@@ -42,6 +44,7 @@ from ecomrel.eval import (
 )
 from ecomrel.eval.summary import METRIC_HELP, SummaryTable
 from ecomrel.grades import DEFAULT_SCALE, LREF_SCALE, GradeScale
+from ecomrel.report.mislabels import suspected_mislabels_html
 from ecomrel.report.plots import diagnostics_png, timings_png
 from ecomrel.report.run_folder import Prediction, RunFolder, read_run
 
@@ -299,6 +302,29 @@ def _figures_section(run: RunFolder, out: Path) -> str:
     return "".join(parts)
 
 
+MISLABELS_FILE = ("select", "suspected_mislabels.parquet")
+MISLABELS_SHOWN = 20
+
+
+def _mislabels_section(run: RunFolder) -> str:
+    """The select stage's suspected mislabels, ranked: the pairs to send back to the raters."""
+    path = run.root.joinpath(*MISLABELS_FILE)
+    if not path.exists():
+        return ""
+    table = pd.read_parquet(path)
+    flagged = len(table)
+    note = (
+        f"{flagged:,} training pairs whose human grade the selection's helpers (out-of-fold) doubt, "
+        "flagged by the mislabeled supervisor (MS) and/or confident learning, most confident first; "
+        f"the full list with every helper's probabilities is <code>{_esc('/'.join(MISLABELS_FILE))}</code>."
+    )
+    if not flagged:
+        return f"<h2>Suspected mislabels</h2><p class=note>{note}</p>"
+    return f"<h2>Suspected mislabels</h2><p class=note>{note}</p>" + suspected_mislabels_html(
+        table, limit=MISLABELS_SHOWN
+    )
+
+
 def _config_section(run: RunFolder) -> str:
     cfg = run.root / "config.yaml"
     if not cfg.exists():
@@ -342,6 +368,7 @@ def write_report(
             _results_section(run),
             _diagnostics_section(run, reports, problems),
             _segments_section(run, reports),
+            _mislabels_section(run),
             _timings_section(run),
             _figures_section(run, out),
             _config_section(run),

@@ -2,19 +2,18 @@
 
 :func:`mislabel_report` ranks the pairs MS or confident learning flagged (flagged by both first,
 then by confidence) with the query, the product, the given grade, the suspected grade and every
-helper's probabilities; :func:`suspected_mislabels_html` renders the top rows as an HTML table
-fragment (no ``<html>``/``<body>``; all text escaped) for the run report to embed.
+helper's probabilities; :func:`ecomrel.report.mislabels.suspected_mislabels_html` renders the top
+rows as an HTML table (the run report embeds it; ``select`` writes it beside the Parquet).
 """
 
 from __future__ import annotations
 
-import html
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from ecomrel.grades import DEFAULT_SCALE, GradeScale
+from ecomrel.report.mislabels import suspected_mislabels_html
+
+__all__ = ["REPORT_COLUMNS", "mislabel_report", "suspected_mislabels_html"]
 
 REPORT_COLUMNS = [
     "rank",
@@ -77,43 +76,3 @@ def mislabel_report(decisions: pd.DataFrame, num_labels: int) -> pd.DataFrame:
     d["rank"] = np.arange(1, len(d) + 1)
     extra = [c for c in ("true_grade", "band") if c in d.columns]
     return d[[*REPORT_COLUMNS, *extra, *helper_cols]].reset_index(drop=True)
-
-
-def suspected_mislabels_html(
-    report: pd.DataFrame | str | Path, limit: int = 50, scale: GradeScale = DEFAULT_SCALE
-) -> str:
-    """An HTML ``<table>`` fragment of the top ``limit`` suspected mislabels (a frame or its Parquet)."""
-    if not isinstance(report, pd.DataFrame):
-        report = pd.read_parquet(report)
-
-    def name(g: object) -> str:
-        try:
-            return scale.name(int(g))
-        except (TypeError, ValueError, IndexError):
-            return str(g)
-
-    head = ["#", "query", "product", "given", "suspected", "confidence", "flagged by", "helper p(given)"]
-    rows = []
-    for r in report.head(limit).to_dict("records"):
-        g = int(r["given_grade"])
-        probs = ", ".join(
-            f"{h.upper()} {float(r[f'{h}_p_{g}']):.2f}" for h in ("im", "ci", "ms") if f"{h}_p_{g}" in r
-        )
-        cells = [
-            str(r["rank"]),
-            str(r["query"]),
-            str(r["product"])[:120],
-            name(g),
-            name(r["suspected_grade"]),
-            f"{float(r['mislabel_confidence']):.2f}",
-            str(r["flagged_by"]),
-            probs,
-        ]
-        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-    caption = f"Suspected mislabels: top {min(limit, len(report))} of {len(report)} flagged pairs"
-    return (
-        '<table class="suspected-mislabels">'
-        f"<caption>{html.escape(caption)}</caption>"
-        "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr></thead>"
-        "<tbody>" + "".join(rows) + "</tbody></table>"
-    )
