@@ -23,7 +23,15 @@ def noisy_judge(monkeypatch):
         logging.getLogger("bm25s").debug("DEBUG:bm25s per-document detail")
         logging.getLogger("onnxruntime.quantization").warning("Please consider to run pre-processing")
         logging.getLogger("ecomrel.llm.judge").warning("ecomrel's own warning")
-        return {"n_pairs": 1, "resumed": 0, "seconds": 0.1, "scores": str(cfg.out / "scores.parquet")}
+        out = str(cfg.out / "scores.parquet")
+        return {
+            "n_pairs": 1,
+            "resumed": 0,
+            "seconds": 0.1,
+            "segment_seconds": 0.1,
+            "segments": 1,
+            "scores": out,
+        }
 
     monkeypatch.setattr(judge_mod, "run_judge", fake_run_judge)
     yield
