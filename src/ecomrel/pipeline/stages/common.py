@@ -58,6 +58,7 @@ def decided_row(
     ``dev_scores`` the row is the argmax one.
     """
     from ecomrel.decisions import apply_decisions, fit_decisions, save_decisions
+    from ecomrel.eval import evaluate
 
     if dev_scores is None:
         return evaluate_predictions(ctx, test_scores, row, queries_from)
@@ -70,11 +71,25 @@ def decided_row(
         save_decisions(decisions, save_beside)
     decided = test_scores.with_name(test_scores.stem + "_decided.parquet")
     apply_decisions(pd.read_parquet(test_scores), decisions).to_parquet(decided, index=False)
-    argmax = evaluate_predictions(ctx, test_scores, row, queries_from)
     out = evaluate_predictions(ctx, decided, row, queries_from)
+    queries = scored_queries(queries_from) if queries_from is not None else None
+    argmax = evaluate(data, test_scores, split="test", metrics=["f1_macro"], queries=queries).flat()
     out["f1_macro_argmax"] = argmax.get("f1_macro")
     out["dev_pairs"] = int(decisions.fitted_on.get("n_pairs", 0))
     return out
+
+
+PAIR_LIMITS = ("limit", "train_limit", "dev_limit")
+"""Keys of ``options.judge`` that say which pairs the pipeline scores, not how the judge scores."""
+
+
+def judge_options(ctx: StageContext, template: str | None = None) -> dict[str, Any]:
+    """``options.judge`` as JudgeConfig fields (without :data:`PAIR_LIMITS`), with the prompt
+    ``template`` a tuned judge was trained on in place of the zero-shot one."""
+    opts = {k: v for k, v in ctx.config.options.get("judge", {}).items() if k not in PAIR_LIMITS}
+    if template is not None:
+        opts["template"] = template
+    return opts
 
 
 def judge_row(
@@ -91,12 +106,10 @@ def judge_row(
 
     The judge, SFT, DPO and GRPO stages all score the same test queries this way (the same
     ``limit`` and seed), so their rows compare like with like."""
-    judge_opts = dict(ctx.config.options.get("judge", {}))
-    test_limit = limit or int(judge_opts.pop("limit", 150))
-    dev_limit = int(judge_opts.pop("dev_limit", 0))
-    judge_opts.pop("train_limit", None)
-    if template is not None:
-        judge_opts["template"] = template
+    given = ctx.config.options.get("judge", {})
+    test_limit = limit or int(given.get("limit", 150))
+    dev_limit = int(given.get("dev_limit", 0))
+    judge_opts = judge_options(ctx, template)
 
     def score(split: str, n: int) -> Path:
         out = ctx.stage_dir / folder.format(split=split)

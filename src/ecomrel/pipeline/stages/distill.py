@@ -146,8 +146,7 @@ def distill_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
         if i == 0:  # the primary student: its folder and scores are what export/serve/rank read
             (ctx.stage_dir / "student_scores.parquet").write_bytes(path.read_bytes())
             (ctx.stage_dir / "primary.txt").write_text(f"{model_dir}\n")
-        dev = Path(trained["config"].out) / f"predictions_{trained['config'].eval_split}.parquet"
-        row = decided_row(ctx, name, path, dev if dev.exists() else None, save_beside=model_dir)
+        row = decided_row(ctx, name, path, trained["result"]["predictions"], save_beside=model_dir)
         row["train_seconds"] = float(trained["result"]["seconds"])
         row["train_pairs"] = int(trained["result"]["counts"].get("train_rows", 0))
         rows[name] = row

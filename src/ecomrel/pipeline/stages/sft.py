@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from ecomrel.pipeline.registry import StageContext, StageOptions, stage
-from ecomrel.pipeline.stages.common import judge_row, one_line_errors, run_judge_on
+from ecomrel.pipeline.stages.common import judge_options, judge_row, one_line_errors, run_judge_on
 
 
 class SFTOptions(StageOptions):
@@ -48,14 +48,9 @@ def sft_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
     config = demo_config(ctx.data_dir, ctx.stage_dir / "model", **{"seed": ctx.seed, **opts.train})
     result = run_sft(config)
     if opts.train_limit:
-        judge_opts = dict(ctx.config.options.get("judge", {}))
-        for key in ("limit", "train_limit", "dev_limit"):
-            judge_opts.pop(key, None)
-        if config.template is not None:
-            judge_opts["template"] = config.template
         run_judge_on(
             ctx,
-            judge_opts,
+            judge_options(ctx, config.template),
             ctx.stage_dir / "judge_train",
             "train",
             opts.train_limit,
