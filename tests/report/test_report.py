@@ -130,6 +130,11 @@ def synthetic_run(tmp_path_factory) -> Path:
     )
     (run / "select").mkdir()
     mislabels.to_parquet(run / "select" / "suspected_mislabels.parquet", index=False)
+    by_reason = {
+        "kept": {"0": {"head": 3, "tail": 1200}, "2": {"torso": 5}},
+        "not_learnable": {"1": {"tail": 7}},
+    }
+    (run / "select" / "metrics.json").write_text(json.dumps({"by_reason_grade_band": by_reason}))
     _mark(run, "rank", 12.0, {}, {}, "Learning to rank")
     _tiny_png(run / "rank" / "tradeoff.png")
     stages = ["data", "baselines", "judge", "distill", "rank"]
@@ -141,7 +146,8 @@ def test_report_tells_the_run_in_pipeline_order(synthetic_run):
     out = write_report(synthetic_run, descriptions={"rank": "Walmart-style LTR on blended labels"})
     page = out.read_text()
     assert out == synthetic_run / "eval" / "report.html"
-    sections = ["Pipeline", "Results", "Per-model diagnostics", "By query segment", "Suspected mislabels"]
+    sections = ["Pipeline", "Results", "Per-model diagnostics", "By query segment", "Data selection"]
+    sections.append("Suspected mislabels")
     sections.append("Stage timings")
     sections.append("Ranking trade-off")
     positions = [page.index(f"<h2>{s}</h2>") for s in sections]
@@ -163,7 +169,12 @@ def test_report_tells_the_run_in_pipeline_order(synthetic_run):
     segments = page[positions[3] : positions[4]]
     assert "by kind" in segments and "by band" in segments
     assert ">head<" in segments and ">tail<" in segments and ">bare<" in segments
-    mislabels = page[positions[4] : positions[5]]
+    selection = page[positions[4] : positions[5]]
+    assert selection.count("<tr>") == 1 + 3  # header + kept grade 0, kept grade 2, not_learnable grade 1
+    assert selection.index(">head<") < selection.index(">torso<") < selection.index(">tail<")
+    assert ">1,203<" in selection and ">1,200<" in selection  # row total; integers with separators
+    assert selection.index(">kept<") < selection.index(">not_learnable<")
+    mislabels = page[positions[5] : positions[6]]
     assert "top 20 of 25 flagged pairs" in mislabels and "25 training pairs" in mislabels
     assert mislabels.count("<tr>") == 1 + 20 and "&lt;b&gt;" in mislabels and "0.99" in mislabels
     assert page.count("data:image/png;base64,") == 3 + 1 + 1  # diagnostics, timings, trade-off

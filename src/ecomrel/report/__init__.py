@@ -11,8 +11,10 @@ saved) and writes ``<run>/eval/report.html`` with, in order:
 3. **Per-model diagnostics** — confusion matrix and reliability diagram for every prediction file;
 4. **By query segment** — macro-F1 and NDCG@10 per query kind and frequency band (any segment the
    data has), from ``metrics.json``'s ``segments`` or computed through :func:`ecomrel.eval.evaluate`;
-5. **Suspected mislabels** — the select stage's top flagged pairs (query, product, given and
-   suspected grade, confidence, which rule flagged it, the helpers' probabilities of the given grade),
+5. **Data selection** — the select stage's pool by reason (kept, not learnable, suspect, ...) ×
+   grade × frequency band; **suspected mislabels** — the select stage's top flagged pairs (query,
+   product, given and suspected grade, confidence, which rule flagged it, the helpers'
+   probabilities of the given grade),
 6. **Stage timings** (a bar chart), 7. the **ranking trade-off** plot and any other stage figure,
 8. the run **config**.
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -302,6 +305,45 @@ def _figures_section(run: RunFolder, out: Path) -> str:
     return "".join(parts)
 
 
+SELECT_METRICS = ("select", "metrics.json")
+BAND_ORDER = ("head", "torso", "tail")
+
+
+def _selection_section(run: RunFolder) -> str:
+    """The select stage's pool by reason x grade x frequency band: what was kept, what dropped why."""
+    path = run.root.joinpath(*SELECT_METRICS)
+    if not path.exists():
+        return ""
+    counts = json.loads(path.read_text()).get("by_reason_grade_band") or {}
+    if not counts:
+        return ""
+    bands = sorted(
+        {b for by_grade in counts.values() for by_band in by_grade.values() for b in by_band},
+        key=lambda b: (BAND_ORDER.index(b) if b in BAND_ORDER else len(BAND_ORDER), b),
+    )
+    grades = sorted({int(g) for by_grade in counts.values() for g in by_grade})
+    head = "".join(f"<th>{_esc(b)}</th>" for b in [*bands, "all"])
+    rows = []
+    for reason in ["kept", *sorted(r for r in counts if r != "kept")]:
+        for g in grades:
+            by_band = counts.get(reason, {}).get(str(g))
+            if not by_band:
+                continue
+            cells = "".join(f"<td class=num>{by_band.get(b, 0):,}</td>" for b in bands)
+            rows.append(
+                f"<tr><td>{_esc(reason)}</td><td class=num>{g}</td>{cells}"
+                f"<td class=num>{sum(by_band.values()):,}</td></tr>"
+            )
+    note = (
+        "Every training pair of the select stage's pool, by the reason it was kept or dropped, its human "
+        f"grade and its query-frequency band (from <code>{_esc('/'.join(SELECT_METRICS))}</code>)."
+    )
+    return (
+        f"<h2>Data selection</h2><p class=note>{note}</p><table><thead><tr><th>reason</th><th>grade</th>"
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 MISLABELS_FILE = ("select", "suspected_mislabels.parquet")
 MISLABELS_SHOWN = 20
 
@@ -368,6 +410,7 @@ def write_report(
             _results_section(run),
             _diagnostics_section(run, reports, problems),
             _segments_section(run, reports),
+            _selection_section(run),
             _mislabels_section(run),
             _timings_section(run),
             _figures_section(run, out),
