@@ -97,7 +97,15 @@ def test_distill_and_rank_stages_on_a_tiny_student(tmp_path, tiny_bert_base):
         assert (run / f).exists(), f
     assert 0 <= metrics["student_human_only"]["ndcg@10"] <= 1  # no teacher: named so
     assert "student_distilled" not in metrics
-    assert metrics["serve:onnx-int8"]["queries"] >= 1
+    # export: variants measured against torch fp32 on the run's dev pairs; serve picked one of them
+    manifest = json.loads((run / "export" / "onnx" / "variants.json").read_text())
+    assert set(manifest["variants"]) == {"torch-fp32", "onnx-fp32", "onnx-int8"}
+    assert manifest["pairs"]["source"] == str(run / "data")
+    assert {"export:torch-fp32", "export:onnx-fp32", "export:onnx-int8"} <= set(metrics)
+    assert metrics["export:onnx-fp32"]["spearman"] > 0.99
+    served = [k for k in metrics if k.startswith("serve:")]
+    assert len(served) == 1 and served[0].removeprefix("serve:") in manifest["variants"]
+    assert metrics[served[0]]["queries"] >= 1
     assert {"rank:engagement_only", "rank:best_blend", "rank:content_only"} <= set(metrics)
     import pandas as pd
 
@@ -109,6 +117,8 @@ def test_distill_and_rank_stages_on_a_tiny_student(tmp_path, tiny_bert_base):
     assert "f1_macro_argmax" in row and row["dev_pairs"] > 0
     model_dir = Path((run / "distill" / "primary.txt").read_text().strip())
     assert (model_dir / "decisions.json").exists()
+    carried = run / "export" / "onnx" / "decisions.json"  # the export folder serves on its own
+    assert carried.read_text() == (model_dir / "decisions.json").read_text()
     assert set(row["segments"]) >= {"kind", "band"}  # the sample's queries have kinds and frequencies
 
 

@@ -93,7 +93,7 @@ def variants_command(
     """Every serving variant (ONNX fp32/int8, OpenVINO, NNCF int8, torch bf16), measured: variants.json."""
     from ecomrel.errors import ConfigError
     from ecomrel.export.onnx import check_export_options, resolve_model_dir
-    from ecomrel.export.variants import VariantOptions, check_variants, export_variants
+    from ecomrel.export.variants import VariantOptions, check_variants, export_variants, variant_rows
 
     names = check_variants(variants.split(","))
     try:
@@ -116,17 +116,7 @@ def variants_command(
         openvino_max_drop=openvino_max_drop,
     )
     manifest = export_variants(model, out, opts)
-    table = {
-        n: {
-            "size_mb": e["size_mb"],
-            "precision": e["precision"],
-            "spearman": round(e["fidelity"]["spearman"], 5),
-            "decided_agreement": e["fidelity"]["decided_agreement"],
-            "expected_grade_mae": round(e["fidelity"]["expected_grade_mae"], 5),
-            **{f"batch{b}_vs_torch": s["vs_torch_fp32"] for b, s in e["speed"].items()},
-        }
-        for n, e in manifest["variants"].items()
-    }
+    table = variant_rows(manifest)
     typer.echo(
         json.dumps({"out_dir": str(out), "manifest": str(out / "variants.json"), "variants": table}, indent=2)
     )

@@ -12,6 +12,7 @@ no calibration data needed). The folder it writes is self-contained::
     student.json        the text recipe (fields, separator, max_length, grade names)
     onnx.json           manifest: inputs, opset, sizes
     cumpt_thresholds.json   copied when the model folder has one (tiering)
+    decisions.json      copied when the model folder has one (dev-tuned cut points, calibration)
 
 :class:`OnnxStudent` needs only ``onnxruntime``, ``tokenizers`` and numpy: no torch at serving time.
 """
@@ -35,6 +36,8 @@ INT8_NAME = "model_int8.onnx"
 INT8_PLAIN_NAME = "model_int8_plain.onnx"
 MANIFEST = "onnx.json"
 THRESHOLD_FILES = ("cumpt_thresholds.json", "thresholds.json")
+CARRIED_FILES = (*THRESHOLD_FILES, "decisions.json")
+"""Files beside the student that the export carries along, so the export folder serves on its own."""
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 
 
@@ -156,7 +159,7 @@ def export_onnx(
         ref = wrapper(*(sample[n] for n in names)).numpy()
 
     tok.save_pretrained(str(out))
-    for f in (STUDENT_META, "config.json", *THRESHOLD_FILES):
+    for f in (STUDENT_META, "config.json", *CARRIED_FILES):
         if (src / f).exists():
             shutil.copy2(src / f, out / f)
     if not (out / STUDENT_META).exists():

@@ -418,6 +418,21 @@ def export_variants(
     return manifest
 
 
+def variant_rows(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """One row per variant of a ``variants.json`` manifest: size, precision, fidelity, speed ratios."""
+    return {
+        n: {
+            "size_mb": e["size_mb"],
+            "precision": e["precision"],
+            "spearman": round(e["fidelity"]["spearman"], 5),
+            "decided_agreement": e["fidelity"]["decided_agreement"],
+            "expected_grade_mae": round(e["fidelity"]["expected_grade_mae"], 5),
+            **{f"batch{b}_vs_torch": s["vs_torch_fp32"] for b, s in e["speed"].items()},
+        }
+        for n, e in manifest["variants"].items()
+    }
+
+
 # --- the automatic choice ---------------------------------------------------------------------------
 
 

@@ -20,7 +20,14 @@ from ecomrel.pipeline.registry import StageContext, StageOptions, console, stage
 
 
 class ServeOptions(StageOptions):
-    backend: Literal["onnx-int8", "onnx-fp32"] = Field("onnx-int8", description="Serving backend checked.")
+    backend: Literal["auto", "onnx-int8", "onnx-int8-plain", "onnx-fp32", "openvino", "openvino-int8"] = (
+        Field(
+            "auto",
+            description="Serving backend checked; auto = the fastest variant the export stage measured that "
+            "passes the fidelity bars (as `ecomrel serve --backend auto`).",
+        )
+    )
+    batch: int = Field(32, ge=1, description="The service's micro-batch size (auto picks for it).")
     queries: int = Field(5, ge=1, le=100, description="Test queries posted to /v1/rank.")
     repeats: int = Field(3, ge=1, le=20, description="Requests per query (latency median over all).")
 
@@ -50,13 +57,14 @@ def _candidates(products: pd.DataFrame) -> list[dict[str, Any]]:
     "serve",
     options=ServeOptions,
     reads=("data", "export"),
-    summary="Serving check: the FastAPI service on the int8 student answers real test queries",
+    summary="Serving check: the FastAPI service on the exported student answers real test queries",
 )
 def serve_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
     from fastapi.testclient import TestClient
 
     from ecomrel.eval.ranking import ndcg_at_k
     from ecomrel.serve.app import create_app
+    from ecomrel.serve.backends import load_backend
     from ecomrel.serve.settings import ServeSettings
 
     opts: ServeOptions = ctx.options
@@ -69,7 +77,13 @@ def serve_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
     offline = pd.read_parquet(ctx.path_of("distill", "student_scores.parquet"))
     offline = offline.set_index(["query_id", "product_id"])["score"]
 
-    app = create_app(ServeSettings(model=ctx.path_of("export", "onnx"), backend=opts.backend))
+    folder = ctx.path_of("export", "onnx")
+    backend = load_backend(opts.backend, folder, max_batch=opts.batch)
+    choice = getattr(backend, "choice", None) or {}
+    served_as = choice.get("variant") or choice.get("backend") or opts.backend
+    if choice:
+        console.print(f"serve: auto chose {served_as}: {choice.get('reason')}")
+    app = create_app(ServeSettings(model=folder, backend=opts.backend, max_batch=opts.batch), backend=backend)
     times, ids, scores, gains, agree = [], [], [], [], []
     with TestClient(app) as client:
         if client.get("/readyz").status_code != 200:
@@ -103,5 +117,5 @@ def serve_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
         "ndcg@10": ndcg_at_k(np.array(ids), np.array(scores), np.array(gains), k=10),
         "latency_ms_median": float(np.median(times)) if times else 0.0,
     }
-    console.print(f"serve: {opts.backend} on {len(qids)} test queries: {row}")
-    return {f"serve:{opts.backend}": row}
+    console.print(f"serve: {served_as} on {len(qids)} test queries: {row}")
+    return {f"serve:{served_as}": row}
