@@ -211,3 +211,21 @@ def test_build_pool_falls_back_when_nothing_is_informative_and_repeats_a_small_p
     pool, info = build_pool(cfg, frame, counts, min_prompts=4, round_idx=1)
     assert info["fallback"] is False and info["repeats"] == 4
     assert pool["prompt"].tolist() == ["p0"] * 4 and pool["pass_rate"].tolist() == [0.5] * 4
+
+
+def test_data_prompts_are_rendered_with_the_start_adapters_template(tmp_path, warm_tiny_llm):
+    """The GRPO stage passes the SFT judge's template: prompts must be that template's, not the default's."""
+    from transformers import AutoTokenizer
+
+    from ecomrel.data.sample import write_sample
+    from ecomrel.grades import DEFAULT_SCALE
+    from ecomrel.train.grpo_trainer import pair_prompts
+
+    write_sample(tmp_path / "data", n_products=120, n_queries=20, seed=0)
+    tok = AutoTokenizer.from_pretrained(warm_tiny_llm)
+    short = pair_prompts(tmp_path / "data", "train", tok, DEFAULT_SCALE, max_pairs=5, template="judge_title")
+    default = pair_prompts(tmp_path / "data", "train", tok, DEFAULT_SCALE, max_pairs=5)
+    assert (short["query_id"] == default["query_id"]).all()
+    assert all("Grade the product for the shop query" in p for p in short["prompt"])
+    assert not any("Grade the product for the shop query" in p for p in default["prompt"])
+    assert demo_config(tmp_path / "data", tmp_path / "out", template="judge_title").template == "judge_title"

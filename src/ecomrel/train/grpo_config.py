@@ -155,6 +155,11 @@ class GRPORunConfig(BaseModel):
         description="Instead of `data`: a Parquet/JSONL file with a rendered 'prompt' and its 'gold_grade'.",
     )
     max_prompts: int | None = Field(None, ge=1, description="Use at most this many prompts (seeded sample).")
+    template: str | None = Field(
+        None,
+        description="Judge prompt template (built-in name such as judge_title, or a YAML file) the start "
+        "adapter was trained with; `data` prompts are rendered with it (None: the default judge_v1).",
+    )
     scale: Literal["default", "lref"] = Field(
         "default", description="Grade scale: 'default' (4) or 'lref' (5)."
     )

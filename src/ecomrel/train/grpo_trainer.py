@@ -84,7 +84,7 @@ def load_prompts(config: GRPORunConfig, tokenizer, scale: GradeScale) -> pd.Data
             )
         frame = frame.assign(prompt=frame["prompt"].astype(str), gold_grade=frame[GOLD_COLUMN].astype(int))
     else:
-        frame = pair_prompts(config.data, config.split, tokenizer, scale)
+        frame = pair_prompts(config.data, config.split, tokenizer, scale, template=config.template)
     if config.max_prompts is not None and len(frame) > config.max_prompts:
         frame = frame.sample(n=config.max_prompts, random_state=config.seed).sort_index()
     if frame.empty:
@@ -101,8 +101,10 @@ def pair_prompts(
     scale: GradeScale,
     max_pairs: int | None = None,
     seed: int = 0,
+    template: str | None = None,
 ) -> pd.DataFrame:
-    """The judge prompt of every judged pair of ``split`` with its gold grade (a seeded sample if capped)."""
+    """The judge prompt (``template``) of every judged pair of ``split`` with its gold grade (a seeded
+    sample if capped)."""
     from ecomrel.data.schema import Dataset
     from ecomrel.llm.prompts import prompts_for_pairs
 
@@ -113,7 +115,7 @@ def pair_prompts(
     pairs = pairs.reset_index(drop=True)
     return pd.DataFrame(
         {
-            "prompt": prompts_for_pairs(pairs, tokenizer, scale),
+            "prompt": prompts_for_pairs(pairs, tokenizer, scale, template),
             GOLD_COLUMN: pairs["grade"].astype(int).to_numpy(),
             "query_id": pairs["query_id"].astype(str).to_numpy(),
             "product_id": pairs["product_id"].astype(str).to_numpy(),
@@ -538,7 +540,13 @@ def run_grpo(config: GRPORunConfig, *, callbacks: list[Any] | None = None) -> di
     }
     if config.eval_split is not None:
         eval_frame = pair_prompts(
-            config.data, config.eval_split, tokenizer, scale, config.eval_max_pairs, config.seed
+            config.data,
+            config.eval_split,
+            tokenizer,
+            scale,
+            config.eval_max_pairs,
+            config.seed,
+            template=config.template,
         )
         with _autocast(config.precision):
             result["eval"] = evaluate_answers(

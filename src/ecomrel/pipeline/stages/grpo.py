@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from ecomrel.pipeline.registry import StageContext, StageOptions, stage
-from ecomrel.pipeline.stages.common import judge_row, one_line_errors
+from ecomrel.pipeline.stages.common import judge_row, one_line_errors, sft_template
 
 
 class GRPOOptions(StageOptions):
@@ -47,8 +47,14 @@ def grpo_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
         ),
         None,
     )
-    changes = {"seed": ctx.seed, **({"adapter": str(start)} if start else {}), **opts.train}
-    result = run_grpo(demo_config(ctx.data_dir, ctx.stage_dir / "model", **changes))
-    row = judge_row(ctx, opts.row, result["adapter"], limit=opts.limit)
+    changes = {
+        "seed": ctx.seed,
+        "template": sft_template(ctx),
+        **({"adapter": str(start)} if start else {}),
+        **opts.train,
+    }
+    config = demo_config(ctx.data_dir, ctx.stage_dir / "model", **changes)
+    result = run_grpo(config)
+    row = judge_row(ctx, opts.row, result["adapter"], limit=opts.limit, template=config.template)
     row["train_seconds"] = float(result["train_seconds"])
     return {opts.row: row}
