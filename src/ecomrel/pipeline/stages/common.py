@@ -121,6 +121,22 @@ def judge_row(
     return decided_row(ctx, row, test, dev, save_beside=beside, queries_from=test)
 
 
+TRAIN_SCORES = "judge_train"
+"""Folder (in a judge-training stage's folder) of the tuned judge's scores on train pairs: the
+distillation teacher (``options.distill.teacher``)."""
+
+
+def score_train_pairs(
+    ctx: StageContext, limit: int, adapter: str | Path, template: str | None = None
+) -> Path | None:
+    """The tuned judge's scores on ``limit`` train pairs (whole queries), for distillation; None if 0."""
+    if not limit:
+        return None
+    out = ctx.stage_dir / TRAIN_SCORES
+    scored = run_judge_on(ctx, judge_options(ctx, template), out, "train", limit, adapter=adapter)
+    return Path(scored["scores"])
+
+
 def sft_template(ctx: StageContext) -> str | None:
     """The prompt template the run's SFT judge was trained with (what DPO mines and scores with)."""
     return (ctx.config.options.get("sft", {}).get("train", {}) or {}).get("template")

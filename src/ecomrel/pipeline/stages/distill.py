@@ -19,16 +19,21 @@ from pydantic import Field
 from ecomrel.data.schema import Dataset
 from ecomrel.errors import ConfigError
 from ecomrel.pipeline.registry import StageContext, StageOptions, console, stage
-from ecomrel.pipeline.stages.common import decided_row, one_line_errors
+from ecomrel.pipeline.stages.common import TRAIN_SCORES, decided_row, one_line_errors
 
-TEACHERS = {"judge": ("judge", "train"), "sft": ("sft", "judge_train")}
+TEACHERS = {
+    "judge": ("judge", "train"),
+    "sft": ("sft", TRAIN_SCORES),
+    "dpo": ("dpo", TRAIN_SCORES),
+    "grpo": ("grpo", TRAIN_SCORES),
+}
 
 
 class DistillOptions(StageOptions):
-    teacher: Literal["judge", "sft", "none"] = Field(
+    teacher: Literal["judge", "sft", "dpo", "grpo", "none"] = Field(
         "judge",
-        description="Teacher scores on train pairs: the zero-shot judge's ('judge'), the SFT judge's "
-        "('sft'), or none (a human-only student, named so).",
+        description="Teacher scores on train pairs: the zero-shot judge's ('judge'), the SFT, DPO or GRPO "
+        "judge's ('sft', 'dpo', 'grpo': that stage's train_limit), or none (a human-only student, named so).",
     )
     compare_human_only: bool = Field(
         True, description="Also train the human-only student on the same pairs, for the side-by-side row."
@@ -55,7 +60,7 @@ def teacher_scores(ctx: StageContext, teacher: str) -> Path | None:
         return None
     path = ctx.path_of(*TEACHERS[teacher], "scores.parquet")
     if not path.exists():
-        hint = "options.judge.train_limit" if teacher == "judge" else "options.sft.train_limit"
+        hint = f"options.{teacher}.train_limit"
         raise ConfigError(
             f"options.distill.teacher={teacher!r}: no teacher scores at {path}; set {hint} > 0 "
             "(and run that stage) or set options.distill.teacher=none for a human-only student"
@@ -124,7 +129,7 @@ def _score(ctx: StageContext, trained: dict, path: Path, split: str | None = Non
 @stage(
     "distill",
     options=DistillOptions,
-    reads=("data", "judge", "sft"),
+    reads=("data", "judge", "sft", "dpo", "grpo"),
     summary="Distillation (LREF): a MiniLM cross-encoder learns the judge's grades + the human grades",
 )
 def distill_stage(ctx: StageContext) -> dict[str, dict[str, float]]:

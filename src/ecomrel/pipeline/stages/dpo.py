@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from ecomrel.pipeline.registry import StageContext, StageOptions, stage
-from ecomrel.pipeline.stages.common import judge_row, one_line_errors, sft_template
+from ecomrel.pipeline.stages.common import judge_row, one_line_errors, score_train_pairs, sft_template
 
 
 class DPOOptions(StageOptions):
@@ -18,6 +18,9 @@ class DPOOptions(StageOptions):
     )
     limit: int | None = Field(
         None, ge=1, description="Test pairs the DPO judge scores (default: options.judge.limit or 150)."
+    )
+    train_limit: int = Field(
+        0, ge=0, description="Train pairs (whole queries) the tuned judge scores, as a distillation teacher."
     )
     row: str = Field("judge_sft_dpo", description="Name of the metrics row of the DPO judge.")
 
@@ -43,6 +46,7 @@ def dpo_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
     changes = {"seed": ctx.seed, "template": sft_template(ctx), **opts.train}
     config = demo_config(ctx.data_dir, ctx.stage_dir / "model", sft_adapter, **changes)
     result = run_dpo(config)
+    score_train_pairs(ctx, opts.train_limit, result["adapter"], config.template)
     row = judge_row(ctx, opts.row, result["adapter"], limit=opts.limit, template=config.template)
     row.update(
         train_seconds=float(result["train_seconds"]),

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from ecomrel.pipeline.registry import StageContext, StageOptions, stage
-from ecomrel.pipeline.stages.common import judge_row, one_line_errors, sft_template
+from ecomrel.pipeline.stages.common import judge_row, one_line_errors, score_train_pairs, sft_template
 
 
 class GRPOOptions(StageOptions):
@@ -18,6 +18,9 @@ class GRPOOptions(StageOptions):
     )
     limit: int | None = Field(
         None, ge=1, description="Test pairs the GRPO judge scores (default: options.judge.limit or 150)."
+    )
+    train_limit: int = Field(
+        0, ge=0, description="Train pairs (whole queries) the tuned judge scores, as a distillation teacher."
     )
     row: str = Field("judge_grpo", description="Name of the metrics row of the GRPO judge.")
 
@@ -55,6 +58,7 @@ def grpo_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
     }
     config = demo_config(ctx.data_dir, ctx.stage_dir / "model", **changes)
     result = run_grpo(config)
+    score_train_pairs(ctx, opts.train_limit, result["adapter"], config.template)
     row = judge_row(ctx, opts.row, result["adapter"], limit=opts.limit, template=config.template)
     row["train_seconds"] = float(result["train_seconds"])
     return {opts.row: row}

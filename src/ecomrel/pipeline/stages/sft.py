@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from ecomrel.pipeline.registry import StageContext, StageOptions, stage
-from ecomrel.pipeline.stages.common import judge_options, judge_row, one_line_errors, run_judge_on
+from ecomrel.pipeline.stages.common import judge_row, one_line_errors, score_train_pairs
 
 
 class SFTOptions(StageOptions):
@@ -47,15 +47,7 @@ def sft_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
     opts: SFTOptions = ctx.options
     config = demo_config(ctx.data_dir, ctx.stage_dir / "model", **{"seed": ctx.seed, **opts.train})
     result = run_sft(config)
-    if opts.train_limit:
-        run_judge_on(
-            ctx,
-            judge_options(ctx, config.template),
-            ctx.stage_dir / "judge_train",
-            "train",
-            opts.train_limit,
-            adapter=result["adapter"],
-        )
+    score_train_pairs(ctx, opts.train_limit, result["adapter"], config.template)
     name = opts.row or f"judge_sft_{config.curriculum}"
     # the tuned judge is scored with the prompt it was trained on
     row = judge_row(ctx, name, result["adapter"], limit=opts.limit, template=config.template)
