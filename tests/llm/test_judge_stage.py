@@ -40,7 +40,8 @@ def test_judge_row_grades_by_dev_cut_points(tmp_path, tiny_model_dir):
 def test_lref_chain_distils_the_dpo_judge(tmp_path, tiny_model_dir, tiny_bert_base):
     """The LREF chain on tiny models: sft -> dpo (SFT reference; pass@N pairs, since a random tiny judge
     rarely has the gold grade among its beams) -> the student
-    learns from the DPO judge's scores on train pairs (options.distill.teacher=dpo)."""
+    learns from the DPO judge's scores on train pairs (options.distill.teacher=dpo); the service runs
+    on the DPO judge itself (options.serve.model=llm)."""
     import pytest
 
     pytest.importorskip("trl")
@@ -53,7 +54,7 @@ def test_lref_chain_distils_the_dpo_judge(tmp_path, tiny_model_dir, tiny_bert_ba
         None,
         [
             f"out={run}",
-            "stages=[data, judge, sft, dpo, distill]",
+            "stages=[data, judge, sft, dpo, distill, serve]",
             "data.sample.products=120",
             "data.sample.queries=24",
             f"options.judge={{model: {tiny_model_dir}, limit: 10, threads: 1, batch_size: 4}}",
@@ -61,6 +62,7 @@ def test_lref_chain_distils_the_dpo_judge(tmp_path, tiny_model_dir, tiny_bert_ba
             f"options.dpo={{train_limit: 10, train: {{{tiny}, pairs: pass_at_n, max_prompts: 8, {steps}}}}}",
             "options.distill={teacher: dpo, compare_human_only: false, "
             f"train: {{base_model: {bert}, num_threads: 1, training_args: {{max_steps: 2}}}}}}",
+            "options.serve={model: llm, queries: 2, repeats: 1}",
         ],
     )
     metrics = run_pipeline(cfg)
@@ -71,3 +73,6 @@ def test_lref_chain_distils_the_dpo_judge(tmp_path, tiny_model_dir, tiny_bert_ba
     scored = set(zip(teacher["query_id"].astype(str), teacher["product_id"].astype(str), strict=True))
     trained = set(zip(pairs["query_id"].astype(str), pairs["product_id"].astype(str), strict=True))
     assert scored and scored <= trained
+    # TaoSR1's serving path: the service on the DPO judge itself ranks as its offline test scores do
+    served = metrics["serve:llm_dpo"]
+    assert served["queries"] >= 1 and served["top3_same_as_offline"] == 1.0

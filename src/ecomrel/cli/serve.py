@@ -64,6 +64,9 @@ def serve_command(
         None, "--max-body-bytes", help="Largest request body; larger gets 413 unread [4194304]."
     ),
     adapter: Path | None = typer.Option(None, "--adapter", help="LoRA adapter of the judge (backend llm)."),
+    template: str | None = typer.Option(
+        None, "--template", help="Prompt template the judge was trained with (backend llm) [judge_v1]."
+    ),
 ) -> None:
     """Serve POST /v1/relevance and /v1/rank, /healthz, /readyz, /metrics (Prometheus), /docs."""
     from ecomrel.serve.app import run_server
@@ -82,6 +85,7 @@ def serve_command(
         max_pairs=max_pairs,
         max_body_bytes=max_body_bytes,
         adapter=adapter,
+        template=template,
         auto_batch=auto_batch,
         auto_min_spearman=auto_min_spearman,
         auto_min_decided_agreement=auto_min_decided_agreement,

@@ -313,12 +313,15 @@ class LLMBackend(Backend):
         threads: int = 1,
         llm_batch_size: int = 8,
         adapter: str | Path | None = None,
+        template: str | None = None,
         **_: Any,
     ):
         from ecomrel.llm import scorer
 
         self._score_pairs = scorer.score_pairs
-        self.model_dir = Path(model) if Path(str(model)).exists() else model
+        self.template = template
+        # tiers (cumpt_thresholds.json) and decisions.json are looked up beside the trained judge
+        self.model_dir = Path(adapter) if adapter else (Path(model) if Path(str(model)).exists() else model)
         try:
             from ecomrel.llm.models import load_model
         except ImportError:  # pragma: no cover - the loader ships with the scorer
@@ -341,7 +344,9 @@ class LLMBackend(Backend):
         if "product_id" not in df.columns or df["product_id"].isna().any():
             df["product_id"] = [p.get("product_id") or f"item{i}" for i, p in enumerate(products)]
         df["query_id"] = [f"q{i}" for i in range(len(df))]
-        out = self._score_pairs(self.model, self.tokenizer, df, batch_size=self.batch_size)
+        out = self._score_pairs(
+            self.model, self.tokenizer, df, batch_size=self.batch_size, template=self.template
+        )
         cols = [f"p_{k}" for k in range(len(self.grade_names))]
         return np.asarray(out[cols].to_numpy(dtype=np.float64), dtype=np.float32)
 

@@ -70,12 +70,18 @@ class ServeSettings(BaseSettings):
     adapter: Path | None = Field(
         None, description="LoRA adapter folder for the llm backend (the trained judge)."
     )
+    template: str | None = Field(
+        None,
+        description="llm backend: the prompt template the judge was trained with (built-in name such as "
+        "judge_title, or a YAML file; default judge_v1).",
+    )
 
     def backend_options(self) -> dict[str, Any]:
         """What ``load_backend`` needs beyond name, model and threads (the auto choice's batch and bars)."""
         return {
             "llm_batch_size": self.llm_batch_size,
             "adapter": self.adapter,
+            "template": self.template,
             "max_batch": self.max_batch,
             "auto_batch": self.auto_batch,
             "auto_min_spearman": self.auto_min_spearman,

@@ -1,14 +1,18 @@
-"""Stage ``serve``: start the HTTP service on the exported student and check it answers correctly.
+"""Stage ``serve``: start the HTTP service on the exported student (``model: student``, the backend
+``auto`` picks from the export's measured variants) or on the LLM judge itself (``model: llm``:
+the last trained adapter of grpo/dpo/sft, TaoSR1's serving path) and check it answers correctly.
 
 The check posts real test queries with their judged candidates to ``/v1/rank`` of an in-process
 app; it fails the stage when any request is not 200 or ``/readyz`` or ``/metrics`` is not 200. It
 reports latency, the served NDCG@10 of those queries and the share of queries whose served top 3
-equals the offline (torch) student's (int8 may reorder near-ties).
+equals the offline model's (the torch student's scores, or that judge's test scores; int8 may
+reorder near-ties).
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -16,6 +20,7 @@ import pandas as pd
 from pydantic import Field
 
 from ecomrel.data.schema import Dataset
+from ecomrel.errors import ConfigError
 from ecomrel.pipeline.registry import StageContext, StageOptions, console, stage
 
 
@@ -28,6 +33,12 @@ class ServeOptions(StageOptions):
         )
     )
     batch: int = Field(32, ge=1, description="The service's micro-batch size (auto picks for it).")
+    model: Literal["student", "llm"] = Field(
+        "student",
+        description="What is served: the exported student, or the LLM judge itself (TaoSR1 §3.8: the "
+        "last trained adapter of grpo, dpo, sft, scored with its training template; the queries are "
+        "those that judge scored offline).",
+    )
     queries: int = Field(5, ge=1, le=100, description="Test queries posted to /v1/rank.")
     repeats: int = Field(3, ge=1, le=20, description="Requests per query (latency median over all).")
 
@@ -53,11 +64,30 @@ def _candidates(products: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def _llm_backend(ctx: StageContext):
+    """(the llm backend on the run's last trained judge, its row name, its offline test scores)."""
+    from ecomrel.pipeline.stages.common import judge_options, sft_template
+    from ecomrel.serve.backends import load_backend
+
+    for name in ("grpo", "dpo", "sft"):
+        adapter = ctx.path_of(name, "model", "adapter")
+        scores = ctx.path_of(name, "judge_test", "scores.parquet")
+        if adapter.is_dir() and scores.is_file():
+            break
+    else:
+        raise ConfigError(
+            "options.serve.model=llm: no trained judge with test scores (run sft, dpo or grpo first)"
+        )
+    model = judge_options(ctx).get("model", "smollm2")
+    backend = load_backend("llm", model, adapter=adapter, template=sft_template(ctx))
+    return backend, f"llm_{name}", scores
+
+
 @stage(
     "serve",
     options=ServeOptions,
-    reads=("data", "export"),
-    summary="Serving check: the FastAPI service on the exported student answers real test queries",
+    reads=("data", "export", "sft", "dpo", "grpo"),
+    summary="Serving check: the service on the exported student or the LLM judge answers test queries",
 )
 def serve_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
     from fastapi.testclient import TestClient
@@ -74,22 +104,29 @@ def serve_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
     qids = sorted(judged["query_id"].astype(str).unique())[: opts.queries]
     texts = ds.queries.set_index(ds.queries["query_id"].astype(str))["text"]
     products = ds.products.set_index(ds.products["product_id"].astype(str), drop=False)
-    offline = pd.read_parquet(ctx.path_of("distill", "student_scores.parquet"))
-    offline = offline.set_index(["query_id", "product_id"])["score"]
-
-    folder = ctx.path_of("export", "onnx")
-    backend = load_backend(opts.backend, folder, max_batch=opts.batch)
-    choice = getattr(backend, "choice", None) or {}
-    served_as = choice.get("variant") or choice.get("backend") or opts.backend
-    if choice:
-        console.print(f"serve: auto chose {served_as}: {choice.get('reason')}")
-    app = create_app(ServeSettings(model=folder, backend=opts.backend, max_batch=opts.batch), backend=backend)
+    if opts.model == "llm":
+        backend, served_as, offline_path = _llm_backend(ctx)
+        qids = sorted(set(pd.read_parquet(offline_path, columns=["query_id"])["query_id"].astype(str)))
+        qids = qids[: opts.queries]
+    else:
+        folder = ctx.path_of("export", "onnx")
+        backend = load_backend(opts.backend, folder, max_batch=opts.batch)
+        choice = getattr(backend, "choice", None) or {}
+        served_as = choice.get("variant") or choice.get("backend") or opts.backend
+        if choice:
+            console.print(f"serve: auto chose {served_as}: {choice.get('reason')}")
+        offline_path = ctx.path_of("distill", "student_scores.parquet")
+    offline = pd.read_parquet(offline_path)
+    offline = offline.set_index([offline["query_id"].astype(str), offline["product_id"].astype(str)])["score"]
+    served_from = backend.model_dir if isinstance(backend.model_dir, Path) else None
+    app = create_app(ServeSettings(model=served_from, max_batch=opts.batch), backend=backend)
     times, ids, scores, gains, agree = [], [], [], [], []
     with TestClient(app) as client:
         if client.get("/readyz").status_code != 200:
             raise ServeCheckFailed("/readyz is not 200 after start-up")
         for qid in qids:
             rows = judged[judged["query_id"].astype(str) == qid]
+            rows = rows[[(qid, p) in offline.index for p in rows["product_id"].astype(str)]]  # scored
             pids = rows["product_id"].astype(str).tolist()
             body = {"query": str(texts[qid]), "candidates": _candidates(products.loc[pids])}
             for _ in range(opts.repeats):
