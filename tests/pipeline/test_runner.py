@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -146,3 +147,13 @@ def test_sample_size_change_reruns_data_and_downstream(tmp_path, capsys):
     assert len(pd.read_parquet(tmp_path / "run" / "data" / "products.parquet")) == 300
     written = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert written["data"]["sample"]["products"] == 300
+
+
+@pytest.mark.parametrize("name", ["pipeline", "lref", "taosr1", "homedepot"])
+def test_example_recipes_validate(name):
+    """Each shipped recipe is a valid pipeline config: known stages and options, checked before a run."""
+    from ecomrel.pipeline.runner import validate_run
+
+    path = Path(__file__).resolve().parents[2] / "examples" / f"{name}.yaml"
+    run = validate_run(load_config(path, []))
+    assert run.config.stages and run.config.stages[0] == "data"
