@@ -27,6 +27,10 @@ def test_judge_row_grades_by_dev_cut_points(tmp_path, tiny_model_dir):
     assert row["dev_pairs"] >= 20 and "f1_macro_argmax" in row
     # the cuts fitted on the dev scores are saved beside the run's judge and applied to the test pairs
     decisions = Decisions.load(run / "judge" / "decisions.json")
+    # TaoSR1's CumPT tiers, tuned on the same dev scores, beside the judge (serve reads them)
+    from ecomrel.llm.cumpt import CumPT
+
+    assert set(CumPT.load(run / "judge" / "cumpt_thresholds.json").thresholds) == {"Good", "Mid"}
     assert decisions.fitted_on["split"] == "dev"
     raw = pd.read_parquet(run / "judge" / "test" / "scores.parquet")
     decided = pd.read_parquet(run / "judge" / "test" / "scores_decided.parquet")

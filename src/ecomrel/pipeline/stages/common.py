@@ -118,7 +118,26 @@ def judge_row(
     test = score("test", test_limit)
     dev = score("dev", dev_limit) if dev_limit else None
     beside = adapter if adapter is not None else ctx.stage_dir
+    if dev is not None:
+        tune_tiers(ctx, dev, beside)
     return decided_row(ctx, row, test, dev, save_beside=beside, queries_from=test)
+
+
+def tune_tiers(ctx: StageContext, dev_scores: str | Path, beside: str | Path) -> Path:
+    """TaoSR1's CumPT tier thresholds tuned on a judge's dev scores (tier macro-F1 against the human
+    grades), saved as ``cumpt_thresholds.json`` beside the judge, where ``serve`` reads its tiers."""
+    from ecomrel.grades import get_scale
+    from ecomrel.llm.cumpt import THRESHOLDS_FILE, default_tiers, tune
+
+    scale = get_scale(ctx.config.options.get("judge", {}).get("scale"))
+    data = Dataset.load(ctx.data_dir)
+    scores = pd.read_parquet(dev_scores).astype({"query_id": str, "product_id": str})
+    judged = data.judgments[["query_id", "product_id", "grade"]].astype({"query_id": str, "product_id": str})
+    both = scores.merge(judged.dropna(subset=["grade"]), on=["query_id", "product_id"])
+    cumpt = tune(
+        both[scale.prob_columns()].to_numpy(), both["grade"].astype(int).to_numpy(), default_tiers(scale)
+    )
+    return cumpt.save(Path(beside) / THRESHOLDS_FILE)
 
 
 TRAIN_SCORES = "judge_train"
