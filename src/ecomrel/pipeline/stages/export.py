@@ -64,17 +64,11 @@ def export_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
     manifest = export_variants(
         primary_student(ctx),
         ctx.stage_dir / "onnx",
-        VariantOptions(
+        VariantOptions(  # every other option has VariantOptions' own name
             variants=check_variants(["onnx-fp32", *opts.variants]),
             data_dir=ctx.data_dir,
-            calibration_pairs=opts.calibration_pairs,
-            heldout_pairs=opts.heldout_pairs,
-            batches=opts.batches,
-            rounds=opts.rounds,
-            seconds=opts.seconds,
-            threads=opts.threads,
-            opset=opts.opset,
             seed=ctx.seed,
+            **opts.model_dump(exclude={"variants"}),
         ),
     )
     rows = variant_rows(manifest)
