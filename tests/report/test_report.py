@@ -135,6 +135,12 @@ def synthetic_run(tmp_path_factory) -> Path:
         "not_learnable": {"1": {"tail": 7}},
     }
     (run / "select" / "metrics.json").write_text(json.dumps({"by_reason_grade_band": by_reason}))
+    steps = [
+        {"step": i, "reward": i / 10, "reward_std": 0.05, "kl": i / 1e3, "kept_share": 0.5, "cv_before": 0.4}
+        for i in range(1, 5)
+    ]
+    (run / "grpo" / "model").mkdir(parents=True)
+    (run / "grpo" / "model" / "steps.jsonl").write_text("\n".join(json.dumps(r) for r in steps))
     _mark(run, "rank", 12.0, {}, {}, "Learning to rank")
     _tiny_png(run / "rank" / "tradeoff.png")
     stages = ["data", "baselines", "judge", "distill", "rank"]
@@ -148,6 +154,7 @@ def test_report_tells_the_run_in_pipeline_order(synthetic_run):
     assert out == synthetic_run / "eval" / "report.html"
     sections = ["Pipeline", "Results", "Per-model diagnostics", "By query segment", "Data selection"]
     sections.append("Suspected mislabels")
+    sections.append("GRPO training")
     sections.append("Stage timings")
     sections.append("Ranking trade-off")
     positions = [page.index(f"<h2>{s}</h2>") for s in sections]
@@ -177,7 +184,9 @@ def test_report_tells_the_run_in_pipeline_order(synthetic_run):
     mislabels = page[positions[5] : positions[6]]
     assert "top 20 of 25 flagged pairs" in mislabels and "25 training pairs" in mislabels
     assert mislabels.count("<tr>") == 1 + 20 and "&lt;b&gt;" in mislabels and "0.99" in mislabels
-    assert page.count("data:image/png;base64,") == 3 + 1 + 1  # diagnostics, timings, trade-off
+    grpo = page[positions[6] : positions[7]]
+    assert "4 GRPO steps" in grpo and "reward 0.100 at the first step, 0.400 at the last" in grpo
+    assert page.count("data:image/png;base64,") == 3 + 1 + 1 + 1  # diagnostics, grpo, timings, trade-off
     for src in re.findall(r'src="data:image/png;base64,([^"]+)"', page):
         assert base64.b64decode(src)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "NaN" not in page
@@ -247,7 +256,7 @@ def test_report_renders_in_headless_chromium_without_overflow(synthetic_run, tmp
     report = write_report(synthetic_run)
     res = chromium_check(report, tmp_path)
     assert res["inner"] == 1280
-    assert res["images"] == 5 and res["broken"] == []
+    assert res["images"] == 6 and res["broken"] == []
     assert res["scroll"] <= 1280 and res["wide"] == [], res
 
 

@@ -15,7 +15,8 @@ saved) and writes ``<run>/eval/report.html`` with, in order:
    grade × frequency band; **suspected mislabels** — the select stage's top flagged pairs (query,
    product, given and suspected grade, confidence, which rule flagged it, the helpers'
    probabilities of the given grade),
-6. **Stage timings** (a bar chart), 7. the **ranking trade-off** plot and any other stage figure,
+6. **GRPO training** (reward mean ± std, KL, kept share and CV per step), **stage timings**
+   (a bar chart), 7. the **ranking trade-off** plot and any other stage figure,
 8. the run **config**.
 
 Images are base64 PNGs (matplotlib, Agg), so the page can be mailed as one file; it is laid
@@ -48,7 +49,7 @@ from ecomrel.eval import (
 from ecomrel.eval.summary import METRIC_HELP, SummaryTable
 from ecomrel.grades import DEFAULT_SCALE, LREF_SCALE, GradeScale
 from ecomrel.report.mislabels import suspected_mislabels_html
-from ecomrel.report.plots import diagnostics_png, timings_png
+from ecomrel.report.plots import diagnostics_png, grpo_png, timings_png
 from ecomrel.report.run_folder import Prediction, RunFolder, read_run
 
 __all__ = ["STAGE_DESCRIPTIONS", "write_report"]
@@ -270,6 +271,26 @@ def _segments_section(run: RunFolder, reports: dict[str, Report]) -> str:
     return "".join(parts)
 
 
+GRPO_STEPS = ("grpo", "model", "steps.jsonl")
+
+
+def _grpo_section(run: RunFolder) -> str:
+    """The grpo stage's training curves (reward, KL, kept share and CV per step)."""
+    path = run.root.joinpath(*GRPO_STEPS)
+    if not path.exists() or not path.stat().st_size:
+        return ""
+    steps = pd.read_json(path, lines=True)
+    if steps.empty or "step" not in steps:
+        return ""
+    last = steps.iloc[-1]
+    note = (
+        f"{len(steps)} GRPO steps from <code>{_esc('/'.join(GRPO_STEPS))}</code>: reward "
+        f"{steps['reward'].iloc[0]:.3f} at the first step, {last.get('reward', float('nan')):.3f} at the "
+        f"last; the pool keeps the prompts whose samples are neither all right nor all wrong."
+    )
+    return f"<h2>GRPO training</h2><p class=note>{note}</p>{_img(grpo_png(steps), 'GRPO training curves')}"
+
+
 def _timings_section(run: RunFolder) -> str:
     done = [(s.name, s.seconds) for s in run.stages if s.seconds is not None]
     if not done:
@@ -412,6 +433,7 @@ def write_report(
             _segments_section(run, reports),
             _selection_section(run),
             _mislabels_section(run),
+            _grpo_section(run),
             _timings_section(run),
             _figures_section(run, out),
             _config_section(run),

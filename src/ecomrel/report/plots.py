@@ -105,3 +105,33 @@ def timings_png(names: Sequence[str], seconds: Sequence[float]) -> bytes:
     ax.set_title("stage wall time", fontsize=10)
     fig.tight_layout()
     return _png(fig)
+
+
+def grpo_png(steps: pd.DataFrame) -> bytes:
+    """GRPO's per-step log: reward mean ± std, KL to the reference, and the dynamic-sampling pool
+    (kept share of the prompts, CV of its label distribution before and after class balancing)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    x = steps["step"].to_numpy()
+    col = steps.get
+    reward = col("reward", pd.Series(np.nan, index=steps.index)).to_numpy(dtype=float)
+    std = col("reward_std", pd.Series(0.0, index=steps.index)).to_numpy(dtype=float)
+    ax = axes[0]
+    ax.plot(x, reward, marker="o", ms=3, color="#3b7dd8", label="reward mean")
+    ax.fill_between(x, reward - std, reward + std, color="#3b7dd8", alpha=0.2, label="± std")
+    ax.set_title("reward per step", fontsize=10)
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    ax.plot(x, col("kl", pd.Series(np.nan, index=steps.index)).to_numpy(dtype=float), marker="o", ms=3)
+    ax.set_title("KL to the start model", fontsize=10)
+    ax = axes[2]
+    for name, style in (("kept_share", "-o"), ("cv_before", "--"), ("cv_after", ":")):
+        if name in steps:
+            ax.plot(x, steps[name].to_numpy(dtype=float), style, ms=3, label=name.replace("_", " "))
+    ax.set_ylim(bottom=0)
+    ax.set_title("dynamic-sampling pool", fontsize=10)
+    ax.legend(fontsize=8)
+    for ax in axes:
+        ax.set_xlabel("step")
+    fig.tight_layout()
+    return _png(fig)
