@@ -157,3 +157,36 @@ def test_example_recipes_validate(name):
     path = Path(__file__).resolve().parents[2] / "examples" / f"{name}.yaml"
     run = validate_run(load_config(path, []))
     assert run.config.stages and run.config.stages[0] == "data"
+
+
+def test_a_changed_stage_starts_from_an_empty_folder_and_a_killed_one_resumes(tmp_path, toy_stages):
+    """A stage re-run for other inputs must not find the old outputs (its trainer would resume from
+    them); a stage killed mid-run and started again with the same inputs keeps its partial work."""
+    run = tmp_path / "run"
+    seen: list[bool] = []
+
+    @stage("_ckpt", options=_UpOptions, reads=(), summary="writes a checkpoint, may crash")
+    def ckpt(ctx):
+        seen.append((ctx.stage_dir / "checkpoint").exists())
+        (ctx.stage_dir / "checkpoint").write_text(str(ctx.options.size))
+        if ctx.options.size < 0:
+            raise RuntimeError("killed")
+        return {"ckpt": {"size": ctx.options.size}}
+
+    def cfg(size):
+        return load_config(None, [f"out={run}", "stages=[_ckpt]", f"options={{_ckpt: {{size: {size}}}}}"])
+
+    try:
+        run_pipeline(cfg(1))
+        run_pipeline(cfg(2))  # changed option: the old checkpoint is gone before the stage runs
+        with pytest.raises(RuntimeError):
+            run_pipeline(cfg(-1))
+        with pytest.raises(RuntimeError):
+            run_pipeline(cfg(-1))  # same inputs after the crash: the partial checkpoint is kept
+        with pytest.raises(RuntimeError):
+            run_pipeline(cfg(-2))  # other inputs: not resumed
+        run_pipeline(cfg(3), force=["_ckpt"])
+        run_pipeline(cfg(3), force=["_ckpt"])  # forced: a fresh folder too
+    finally:
+        STAGES.pop("_ckpt", None)
+    assert seen == [False, False, False, True, False, False, False]

@@ -6,7 +6,10 @@ validated options, the top-level config fields it depends on (``seed``, ``data``
 and the completion ids of the stages it reads. ``run_pipeline`` skips a stage only when its marker
 holds the same fingerprint; a changed option re-runs that stage, and because a re-run gives the
 stage a new completion id, every stage downstream of it re-runs too. Stages with their own
-checkpoints (the judge, the trainers) also resume inside the stage after a crash.
+checkpoints (the judge, the trainers) also resume inside the stage after a crash: a stage writes
+``_started.json`` (its fingerprint) before it runs, and its folder is kept for a resume only while
+that fingerprint is the one it runs with. A stage that re-runs because it changed (or is forced)
+starts from an empty folder, so no trainer resumes from a model of other inputs.
 
 For every stage the runner prints ``run (why)`` or ``skip (complete, same inputs)``, and it writes
 ``<run>/config.yaml`` after each stage with exactly the stages whose outputs are in the folder and
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -33,6 +37,7 @@ from ecomrel.eval import metrics_table, write_metrics
 from ecomrel.pipeline.registry import STAGES, Rows, Stage, StageContext, console
 
 DONE = "_done.json"
+STARTED = "_started.json"
 
 
 class EvalOptions(BaseModel):
@@ -183,6 +188,24 @@ def _mark_done(out: Path, name: str, payload: dict[str, Any]) -> None:
     tmp.replace(folder / DONE)
 
 
+def _prepare_folder(folder: Path, fp: str, resume: bool) -> None:
+    """Empty a stage's folder unless it holds an unfinished run of the same inputs (a resume);
+    then record the fingerprint it runs with."""
+    started = folder / STARTED
+    same = False
+    if resume and started.exists():
+        try:
+            same = json.loads(started.read_text()).get("fingerprint") == fp
+        except (OSError, json.JSONDecodeError):
+            same = False
+    elif resume and folder.exists():
+        same = True  # an unfinished run from before _started.json existed: resume as before
+    if folder.exists() and not same:
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    started.write_text(json.dumps({"fingerprint": fp}))
+
+
 def merge_metrics(out: Path, rows: Rows, replace: list[str] | None = None) -> dict[str, dict[str, float]]:
     """Merge ``{row: {metric: value}}`` into the run's metrics.json; ``replace`` drops stale rows first."""
     return write_metrics(metrics_path(out), rows, replace=replace)
@@ -222,7 +245,7 @@ def run_pipeline(config: PipelineConfig, force: list[str] | None = None) -> dict
         stale_rows = list(previous.get("metrics", {})) if previous else []
         if previous:  # outputs are about to change: the old marker no longer describes them
             merge_metrics(out, {}, replace=stale_rows)
-            (out / name / DONE).unlink()
+        _prepare_folder(out / name, fingerprint(inputs), resume=previous is None)
         ctx = StageContext(config=config, name=name, options=run.options[name])
         start = time.perf_counter()
         rows = stage.fn(ctx) or {}
