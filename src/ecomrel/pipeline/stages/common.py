@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
+from pydantic import Field
 
 from ecomrel.data.schema import Dataset
 from ecomrel.pipeline.registry import StageContext
@@ -139,6 +140,11 @@ def tune_tiers(ctx: StageContext, dev_scores: str | Path, beside: str | Path) ->
     )
     return cumpt.save(Path(beside) / THRESHOLDS_FILE)
 
+
+TrainLimit = Annotated[
+    int, Field(ge=0, description="Train pairs (whole queries) the tuned judge scores, for distillation.")
+]
+"""``train_limit`` of the sft, dpo and grpo stages (0: none)."""
 
 TRAIN_SCORES = "judge_train"
 """Folder (in a judge-training stage's folder) of the tuned judge's scores on train pairs: the

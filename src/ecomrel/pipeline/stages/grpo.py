@@ -7,7 +7,13 @@ from typing import Any
 from pydantic import Field
 
 from ecomrel.pipeline.registry import StageContext, StageOptions, stage
-from ecomrel.pipeline.stages.common import judge_row, one_line_errors, score_train_pairs, sft_template
+from ecomrel.pipeline.stages.common import (
+    TrainLimit,
+    judge_row,
+    one_line_errors,
+    score_train_pairs,
+    sft_template,
+)
 
 
 class GRPOOptions(StageOptions):
@@ -19,9 +25,7 @@ class GRPOOptions(StageOptions):
     limit: int | None = Field(
         None, ge=1, description="Test pairs the GRPO judge scores (default: options.judge.limit or 150)."
     )
-    train_limit: int = Field(
-        0, ge=0, description="Train pairs (whole queries) the tuned judge scores, as a distillation teacher."
-    )
+    train_limit: TrainLimit = 0
     row: str = Field("judge_grpo", description="Name of the metrics row of the GRPO judge.")
 
     def check(self) -> None:

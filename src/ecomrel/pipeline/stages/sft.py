@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from ecomrel.pipeline.registry import StageContext, StageOptions, stage
-from ecomrel.pipeline.stages.common import judge_row, one_line_errors, score_train_pairs
+from ecomrel.pipeline.stages.common import TrainLimit, judge_row, one_line_errors, score_train_pairs
 
 
 class SFTOptions(StageOptions):
@@ -18,9 +18,7 @@ class SFTOptions(StageOptions):
     limit: int | None = Field(
         None, ge=1, description="Test pairs the tuned judge scores (default: options.judge.limit or 150)."
     )
-    train_limit: int = Field(
-        0, ge=0, description="Train pairs (whole queries) the tuned judge scores, as a distillation teacher."
-    )
+    train_limit: TrainLimit = 0
     row: str | None = Field(
         None,
         description="Name of the metrics row of the tuned judge (default: judge_sft_<curriculum>, e.g. "
