@@ -185,15 +185,18 @@ def test_llm_backend_adapter_contract(monkeypatch):
 
     def fake_score_pairs(model, tokenizer, pairs_df, batch_size=16, **kw):
         seen["cols"] = set(pairs_df.columns)
+        seen["template"] = kw.get("template")
         p = np.tile([0.1, 0.2, 0.3, 0.4], (len(pairs_df), 1))
         return pd.DataFrame(p, columns=[f"p_{k}" for k in range(4)], index=pairs_df.index)
 
     be = LLMBackend.__new__(LLMBackend)
     be._score_pairs, be.model, be.tokenizer, be.batch_size, be.name = fake_score_pairs, None, None, 2, "llm"
     be.grade_names = ["irrelevant", "complement", "substitute", "exact"]
+    be.template = "judge_title"  # the prompt the judge was trained with is the one it is served with
     out = be.predict_proba(["q1", "q2"], PRODUCTS[:2])
     assert out.shape == (2, 4) and np.allclose(out[:, 3], 0.4)
     assert {"query", "title", "brand", "query_id", "product_id"} <= seen["cols"]
+    assert seen["template"] == "judge_title"
 
 
 def test_tiering_fallback_and_cumpt_file(tmp_path):
