@@ -280,12 +280,11 @@ def _grpo_section(run: RunFolder) -> str:
     if not path.exists() or not path.stat().st_size:
         return ""
     steps = pd.read_json(path, lines=True)
-    if steps.empty or "step" not in steps:
+    if steps.empty or not {"step", "reward"} <= set(steps.columns):
         return ""
-    last = steps.iloc[-1]
     note = (
         f"{len(steps)} GRPO steps from <code>{_esc('/'.join(GRPO_STEPS))}</code>: reward "
-        f"{steps['reward'].iloc[0]:.3f} at the first step, {last.get('reward', float('nan')):.3f} at the "
+        f"{steps['reward'].iloc[0]:.3f} at the first step, {steps['reward'].iloc[-1]:.3f} at the "
         f"last; the pool keeps the prompts whose samples are neither all right nor all wrong."
     )
     return f"<h2>GRPO training</h2><p class=note>{note}</p>{_img(grpo_png(steps), 'GRPO training curves')}"

@@ -10,7 +10,7 @@ the folder serves on its own.
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, PositiveInt, field_validator
 
 from ecomrel.pipeline.registry import StageContext, StageOptions, console, stage
 from ecomrel.pipeline.stages.distill import primary_student
@@ -26,7 +26,7 @@ class ExportOptions(StageOptions):
     )
     calibration_pairs: int = Field(300, ge=1, description="Train pairs that calibrate int8.")
     heldout_pairs: int = Field(300, ge=1, description="Dev pairs for fidelity and speed.")
-    batches: list[int] = Field([1, 50], min_length=1, description="Batch sizes timed (each >= 1).")
+    batches: list[PositiveInt] = Field([1, 50], min_length=1, description="Batch sizes timed.")
     rounds: int = Field(3, ge=1, description="Interleaved timing rounds (median kept).")
     seconds: float = Field(0.5, gt=0, description="Timed seconds per variant, batch size and round.")
     threads: int = Field(1, ge=1, description="Inference threads while timing.")
@@ -41,13 +41,6 @@ class ExportOptions(StageOptions):
             raise ValueError(
                 f"unknown variant(s) {', '.join(unknown)}; known: all, {', '.join(ALL_VARIANTS)}"
             )
-        return v
-
-    @field_validator("batches")
-    @classmethod
-    def _positive(cls, v: list[int]) -> list[int]:
-        if any(b < 1 for b in v):
-            raise ValueError(f"each batch size must be >= 1, got {v}")
         return v
 
 

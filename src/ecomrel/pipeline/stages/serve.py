@@ -101,13 +101,10 @@ def serve_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
     ds = Dataset.load(ctx.data_dir)
     test_q = set(ds.splits.loc[ds.splits["split"] == "test", "query_id"].astype(str))
     judged = ds.judgments[ds.judgments["query_id"].astype(str).isin(test_q)]
-    qids = sorted(judged["query_id"].astype(str).unique())[: opts.queries]
     texts = ds.queries.set_index(ds.queries["query_id"].astype(str))["text"]
     products = ds.products.set_index(ds.products["product_id"].astype(str), drop=False)
     if opts.model == "llm":
         backend, served_as, offline_path = _llm_backend(ctx)
-        qids = sorted(set(pd.read_parquet(offline_path, columns=["query_id"])["query_id"].astype(str)))
-        qids = qids[: opts.queries]
     else:
         folder = ctx.path_of("export", "onnx")
         backend = load_backend(opts.backend, folder, max_batch=opts.batch)
@@ -118,6 +115,8 @@ def serve_stage(ctx: StageContext) -> dict[str, dict[str, float]]:
         offline_path = ctx.path_of("distill", "student_scores.parquet")
     offline = pd.read_parquet(offline_path)
     offline = offline.set_index([offline["query_id"].astype(str), offline["product_id"].astype(str)])["score"]
+    # the first test queries the offline model scored (the student scores every pair, a judge a subset)
+    qids = sorted(test_q & set(offline.index.get_level_values(0)))[: opts.queries]
     served_from = backend.model_dir if isinstance(backend.model_dir, Path) else None
     app = create_app(ServeSettings(model=served_from, max_batch=opts.batch), backend=backend)
     times, ids, scores, gains, agree = [], [], [], [], []
